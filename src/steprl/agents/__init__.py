@@ -1,0 +1,1 @@
+"""Agents (single-agent algorithms)."""

@@ -1,0 +1,5 @@
+"""PyTorch agents."""
+
+from steprl.agents.torch.base import Agent
+
+__all__ = ["Agent"]

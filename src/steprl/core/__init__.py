@@ -1,0 +1,1 @@
+"""Backend-neutral building blocks shared by every trainer and agent (written once)."""

@@ -1,0 +1,48 @@
+"""Merging user configuration dicts into ``*_DEFAULT_CONFIG`` dicts, with validation."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+
+def closest_key(key: str, valid: list[str] | tuple[str, ...]) -> str | None:
+    """The valid key closest to ``key`` (or ``None`` when nothing is close)."""
+    matches = difflib.get_close_matches(str(key), [str(v) for v in valid], n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def unknown_key_error(key: Any, valid: list[str] | tuple[str, ...], where: str) -> KeyError:
+    """A ``KeyError`` naming the unknown key, where it was found and the closest valid key."""
+    suggestion = closest_key(str(key), valid)
+    hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+    return KeyError(f"Unknown configuration key '{key}' in {where}.{hint} Valid keys: {', '.join(sorted(valid))}")
+
+
+def merge_config(defaults: Mapping[str, Any], user: Mapping[str, Any] | None, where: str = "cfg") -> dict[str, Any]:
+    """Deep-merge ``user`` over a deep copy of ``defaults``; neither input is modified.
+
+    - A key absent from ``defaults`` raises ``KeyError`` naming the closest valid key.
+    - A non-empty dict default (e.g. ``experiment``, ``exploration``) is merged recursively, so a partial nested
+      dict keeps its sibling defaults.
+    - An empty dict default (``*_kwargs``) is free-form: the user's dict replaces it.
+    """
+    merged = copy.deepcopy(dict(defaults))
+    if user is None:
+        return merged
+    if not isinstance(user, Mapping):
+        raise TypeError(f"{where} must be a dict, got {type(user).__name__}")
+    valid = list(defaults.keys())
+    for key, value in user.items():
+        if key not in defaults:
+            raise unknown_key_error(key, valid, where)
+        default = defaults[key]
+        if isinstance(default, Mapping) and default and isinstance(value, Mapping):
+            merged[key] = merge_config(default, value, where=f"{where}['{key}']")
+        elif isinstance(value, (dict, list)):
+            merged[key] = copy.copy(value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,88 @@
+"""Per-sub-environment episode return/length tracking, vectorized and free of host syncs per step."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from steprl.backends import ArrayOps, ops_for
+
+
+class EpisodeTracker:
+    """Accumulates returns and lengths of every sub-environment; finished episodes become plain numbers.
+
+    ``update`` only does a few tensor operations (no ``.item()``/``.cpu()``): the running sums before the
+    reset mask are kept on the device and moved to the host in one batch when ``harvest`` is called
+    (or every ``sync_every`` steps, to bound memory).
+    """
+
+    def __init__(self, history: int | None = 100, sync_every: int = 512) -> None:
+        self.history = history
+        self.sync_every = sync_every
+        self.returns: deque[float] = deque(maxlen=history)
+        self.lengths: deque[int] = deque(maxlen=history)
+        self.env_ids: deque[int] = deque(maxlen=history)
+        self.total_episodes = 0
+        self._ret: Any = None
+        self._len: Any = None
+        self._pending: list[tuple[Any, Any, Any]] = []
+        self._ops: ArrayOps | None = None
+
+    def reset(self) -> None:
+        """Forget the episodes in progress (completed ones are kept)."""
+        self._ret = None
+        self._len = None
+        self._pending.clear()
+
+    def update(self, rewards: Any, terminated: Any, truncated: Any) -> None:
+        """Add one step of ``(N, 1)`` rewards and done flags."""
+        if self._ret is None:
+            self._ops = ops_for(rewards)
+            n = rewards.shape[0]
+            self._ret = self._ops.zeros(n, "float32", rewards)
+            self._len = self._ops.zeros(n, "int64", rewards)
+        ret = self._ret + rewards.reshape(-1)
+        length = self._len + 1
+        done = (terminated | truncated).reshape(-1)
+        self._pending.append((ret, length, done))
+        keep = ~done
+        self._ret = ret * keep
+        self._len = length * keep
+        if len(self._pending) >= self.sync_every:
+            self.harvest()
+
+    def harvest(self) -> list[tuple[float, int]]:
+        """Move finished episodes to the host (one sync) and return the new ``(return, length)`` pairs."""
+        if not self._pending or self._ops is None:
+            return []
+        ops = self._ops
+        rets = ops.to_numpy(ops.stack([p[0] for p in self._pending]))
+        lens = ops.to_numpy(ops.stack([p[1] for p in self._pending]))
+        dones = ops.to_numpy(ops.stack([p[2] for p in self._pending])).astype(bool)
+        self._pending.clear()
+        _, envs = np.nonzero(dones)
+        new = [(float(r), int(k)) for r, k in zip(rets[dones], lens[dones])]
+        for (r, k), e in zip(new, envs):
+            self.returns.append(r)
+            self.lengths.append(k)
+            self.env_ids.append(int(e))
+        self.total_episodes += len(new)
+        return new
+
+    def clear(self) -> None:
+        """Forget everything: completed episodes and episodes in progress."""
+        self.reset()
+        self.returns.clear()
+        self.lengths.clear()
+        self.env_ids.clear()
+        self.total_episodes = 0
+
+    def mean_return(self, last: int = 100) -> float:
+        """Mean return of the ``last`` finished episodes (NaN when none)."""
+        self.harvest()
+        if not self.returns:
+            return float("nan")
+        returns = list(self.returns)[-last:]
+        return float(np.mean(returns))

@@ -1,0 +1,257 @@
+"""The one step loop behind every trainer: pre-interaction → act → env step → render → record → post-interaction → reset.
+
+Single agent, simultaneous agents (scopes) and multi-agent environments are branches of :meth:`StepLoop.step`;
+ManualTrainer/StepTrainer call it once per ``train()``/``eval()``, SequentialTrainer calls it in a ``for`` loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from steprl.backends import ops_for
+from steprl.core.episodes import EpisodeTracker
+from steprl.core.progress import ProgressBar
+
+MODES = ("train", "eval")
+
+
+@dataclass
+class ModeState:
+    """What one mode (train or eval) carries between steps; the two modes never share it."""
+
+    states: Any = None
+    shared_states: Any = None
+    counter: int = 0
+    episodes: EpisodeTracker = field(default_factory=lambda: EpisodeTracker(history=None))
+    progress: ProgressBar | None = None
+
+
+def _reset_env(env: Any) -> tuple[Any, Any]:
+    """Really reset ``env`` (steprl wrappers cache observations unless ``force=True``)."""
+    try:
+        params = inspect.signature(env.reset).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "force" in params:
+        return env.reset(force=True)
+    return env.reset()
+
+
+def _autoreset_states(env: Any, next_states: Any, terminated: Any, truncated: Any) -> Any:
+    """Observations to act from next; finished sub-environments are reset by the wrapper, never the whole batch."""
+    method = getattr(env, "autoreset_states", None)
+    if method is not None:
+        return method(next_states, terminated, truncated)
+    if getattr(env, "num_envs", 1) > 1:
+        return next_states
+    if bool(terminated.any()) or bool(truncated.any()):
+        return env.reset()[0]
+    return next_states
+
+
+def _choose_actions(result: Any, training: bool, stochastic_evaluation: bool) -> Any:
+    """Element 0 of ``act``'s result in training; ``outputs["mean_actions"]`` in deterministic evaluation."""
+    actions = result[0]
+    if not training and not stochastic_evaluation:
+        outputs = result[2] if len(result) > 2 else None
+        if isinstance(outputs, Mapping) and outputs.get("mean_actions") is not None:
+            return outputs["mean_actions"]
+    return actions
+
+
+class StepLoop:
+    """Executes single environment steps for a set of agents on one environment, keeping per-mode state."""
+
+    def __init__(
+        self,
+        env: Any,
+        agents: list[Any],
+        ranges: list[tuple[int, int]],
+        headless: bool,
+        environment_info: str,
+        stochastic_evaluation: bool,
+    ) -> None:
+        self.env = env
+        self.agents = agents
+        self.ranges = ranges
+        self.headless = headless
+        self.environment_info = environment_info
+        self.stochastic_evaluation = stochastic_evaluation
+        self.multi_agent = getattr(env, "num_agents", 1) > 1
+        if self.multi_agent and len(agents) > 1:
+            raise ValueError("Multi-agent environments take one multi-agent object (e.g. IPPO/MAPPO), not a list of agents")
+        self.modes = {mode: ModeState() for mode in MODES}
+        self.active_mode: str | None = None
+
+    # ------------------------------------------------------------------ mode handling
+    def activate(self, mode: str) -> ModeState:
+        """Switch to ``mode``; the other mode's episodes in progress are abandoned (fresh episodes start)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if self.active_mode != mode:
+            previous = self.active_mode
+            if previous is not None:
+                old = self.modes[previous]
+                old.states = None
+                old.shared_states = None
+                old.episodes.reset()
+                if previous == "train":
+                    for agent in self.agents:
+                        hook = getattr(agent, "interrupt_episodes", None)
+                        if hook is not None:
+                            hook()
+            for agent in self.agents:
+                agent.set_running_mode(mode)
+            self.active_mode = mode
+        return self.modes[mode]
+
+    def start_episodes(self, state: ModeState) -> None:
+        states, _ = _reset_env(self.env)
+        state.states = states
+        state.shared_states = self._env_state() if self.multi_agent else None
+        state.episodes.reset()
+
+    def _env_state(self) -> Any:
+        try:
+            return self.env.state()
+        except NotImplementedError:
+            return None
+
+    # ------------------------------------------------------------------ one step
+    def step(self, mode: str, timestep: int, timesteps: int) -> tuple[Any, Any, Any, Any, Any]:
+        """One environment step in ``mode``; returns ``(next_states, rewards, terminated, truncated, infos)``."""
+        state = self.activate(mode)
+        if state.states is None:
+            self.start_episodes(state)
+        training = mode == "train"
+        for agent in self.agents:
+            agent.pre_interaction(timestep=timestep, timesteps=timesteps)
+        if self.multi_agent:
+            result = self._step_multi_agent(state, training, timestep, timesteps)
+        else:
+            result = self._step_single(state, training, timestep, timesteps)
+        if training:
+            for agent in self.agents:
+                agent.post_interaction(timestep=timestep, timesteps=timesteps)
+        return result
+
+    def _step_single(self, state: ModeState, training: bool, timestep: int, timesteps: int) -> tuple[Any, Any, Any, Any, Any]:
+        env, agents, ranges = self.env, self.agents, self.ranges
+        states = state.states
+        ops = ops_for(states)
+        with ops.no_grad():
+            if len(agents) == 1:
+                actions = _choose_actions(agents[0].act(states, timestep=timestep, timesteps=timesteps), training, self.stochastic_evaluation)
+            else:
+                actions = ops.concatenate(
+                    [
+                        _choose_actions(agent.act(states[s:e], timestep=timestep, timesteps=timesteps), training, self.stochastic_evaluation)
+                        for agent, (s, e) in zip(agents, ranges)
+                    ]
+                )
+            next_states, rewards, terminated, truncated, infos = env.step(actions)
+            if not self.headless:
+                env.render()
+            if len(agents) == 1:
+                agents[0].record_transition(
+                    states=states,
+                    actions=actions,
+                    rewards=rewards,
+                    next_states=next_states,
+                    terminated=terminated,
+                    truncated=truncated,
+                    infos=infos,
+                    timestep=timestep,
+                    timesteps=timesteps,
+                )
+            else:
+                for agent, (s, e) in zip(agents, ranges):
+                    agent.record_transition(
+                        states=states[s:e],
+                        actions=actions[s:e],
+                        rewards=rewards[s:e],
+                        next_states=next_states[s:e],
+                        terminated=terminated[s:e],
+                        truncated=truncated[s:e],
+                        infos=infos,
+                        timestep=timestep,
+                        timesteps=timesteps,
+                    )
+        if training:
+            self._log_environment_info(infos)
+        state.episodes.update(rewards, terminated, truncated)
+        state.states = _autoreset_states(env, next_states, terminated, truncated)
+        return next_states, rewards, terminated, truncated, infos
+
+    def _step_multi_agent(self, state: ModeState, training: bool, timestep: int, timesteps: int) -> tuple[Any, Any, Any, Any, Any]:
+        env, agent = self.env, self.agents[0]
+        states = state.states
+        ops = ops_for(next(iter(states.values())))
+        with ops.no_grad():
+            result = agent.act(states, timestep=timestep, timesteps=timesteps)
+            actions = result[0]
+            if not training and not self.stochastic_evaluation and len(result) > 2 and isinstance(result[2], Mapping):
+                outputs = result[2]
+                actions = {
+                    uid: (outputs[uid]["mean_actions"] if isinstance(outputs.get(uid), Mapping) and outputs[uid].get("mean_actions") is not None else a)
+                    for uid, a in actions.items()
+                }
+            next_states, rewards, terminated, truncated, infos = env.step(actions)
+            shared_next_states = self._env_state()
+            if isinstance(infos, dict):
+                infos["shared_states"] = state.shared_states if state.shared_states is not None else infos.get("shared_states")
+                infos["shared_next_states"] = shared_next_states if shared_next_states is not None else infos.get("shared_next_states")
+            if not self.headless:
+                env.render()
+            agent.record_transition(
+                states=states,
+                actions=actions,
+                rewards=rewards,
+                next_states=next_states,
+                terminated=terminated,
+                truncated=truncated,
+                infos=infos,
+                timestep=timestep,
+                timesteps=timesteps,
+            )
+        if training:
+            self._log_environment_info(infos)
+        # the episode of the multi-agent env ends when every agent is done (D-23)
+        uids = list(rewards.keys())
+        total_reward = sum(rewards[uid] for uid in uids)
+        all_terminated = terminated[uids[0]]
+        all_truncated = truncated[uids[0]]
+        for uid in uids[1:]:
+            all_terminated = all_terminated & terminated[uid]
+            all_truncated = all_truncated & truncated[uid]
+        ended = not getattr(env, "agents", True)
+        if ended:
+            done_any = all_terminated | all_truncated
+            all_truncated = all_truncated | ~done_any  # agents vanished without flags: count as an interruption
+        state.episodes.update(total_reward, all_terminated, all_truncated)
+        if ended:
+            state.states, _ = env.reset()
+            state.shared_states = self._env_state()
+        else:
+            state.states = next_states
+            state.shared_states = shared_next_states
+        return next_states, rewards, terminated, truncated, infos
+
+    def _log_environment_info(self, infos: Any) -> None:
+        if not self.environment_info or not isinstance(infos, Mapping):
+            return
+        info = infos.get(self.environment_info)
+        if not isinstance(info, Mapping):
+            return
+        for name, value in info.items():
+            if hasattr(value, "numel") and value.numel() == 1:
+                for agent in self.agents:
+                    agent.track_data(f"Info / {name}", value)
+            elif isinstance(value, (int, float, np.floating, np.integer)):
+                for agent in self.agents:
+                    agent.track_data(f"Info / {name}", float(value))

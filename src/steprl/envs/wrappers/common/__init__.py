@@ -1,0 +1,1 @@
+"""Backend-neutral (NumPy) environment logic shared by the torch and JAX wrappers."""

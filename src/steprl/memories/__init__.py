@@ -1,0 +1,1 @@
+"""Replay/rollout memories (``steprl.memories.torch``)."""

@@ -1,0 +1,1 @@
+"""Training resources: noises, preprocessors and learning-rate schedulers."""

@@ -1,0 +1,1 @@
+"""Input preprocessors (``steprl.resources.preprocessors.torch``)."""

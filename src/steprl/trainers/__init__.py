@@ -1,0 +1,1 @@
+"""Trainers: thin bindings of :mod:`steprl.core.loop`."""

@@ -1,0 +1,17 @@
+"""PyTorch trainers."""
+
+from steprl.trainers.torch.base import Trainer, generate_equally_spaced_scopes
+from steprl.trainers.torch.manual import MANUAL_TRAINER_DEFAULT_CONFIG, ManualTrainer
+from steprl.trainers.torch.sequential import SEQUENTIAL_TRAINER_DEFAULT_CONFIG, SequentialTrainer
+from steprl.trainers.torch.step import STEP_TRAINER_DEFAULT_CONFIG, StepTrainer
+
+__all__ = [
+    "Trainer",
+    "generate_equally_spaced_scopes",
+    "ManualTrainer",
+    "MANUAL_TRAINER_DEFAULT_CONFIG",
+    "StepTrainer",
+    "STEP_TRAINER_DEFAULT_CONFIG",
+    "SequentialTrainer",
+    "SEQUENTIAL_TRAINER_DEFAULT_CONFIG",
+]

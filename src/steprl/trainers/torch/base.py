@@ -1,0 +1,208 @@
+"""The PyTorch ``Trainer`` base class: validation, agents/scopes, per-mode loop state, progress and episodes."""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from steprl import config, logger
+from steprl.core.cfg import merge_config
+from steprl.core.loop import StepLoop
+from steprl.core.progress import ProgressBar, progress_disabled
+from steprl.core.scopes import generate_equally_spaced_scopes, normalize_agents
+
+__all__ = ["Trainer", "TRAINER_DEFAULT_CONFIG", "generate_equally_spaced_scopes"]
+
+# fmt: off
+TRAINER_DEFAULT_CONFIG: dict[str, Any] = {
+    "timesteps": 100000,                # number of timesteps to train for
+    "headless": False,                  # whether to use headless mode (no rendering)
+    "disable_progressbar": False,       # whether to disable the progressbar (None: disabled when stdout is not a TTY)
+    "close_environment_at_exit": True,  # whether to close the environment on normal program termination
+    "environment_info": "episode",      # key used to get and log environment info
+    "stochastic_evaluation": False,     # whether to use actions rather than (deterministic) mean actions during evaluation
+}
+# fmt: on
+
+
+class Trainer:
+    """Base trainer: owns the environment, the agents and the step loop; subclasses decide how steps are driven.
+
+    ``Trainer(env, agents, agents_scope=None, cfg=None)``: ``agents`` is one agent or a list of agents sharing a
+    vectorized environment (``agents_scope`` = number of environments per agent; equal split when omitted).
+    Nothing passed in is modified.
+    """
+
+    default_config: dict[str, Any] = {**TRAINER_DEFAULT_CONFIG, "timesteps": 0}
+
+    def __init__(self, env: Any, agents: Any, agents_scope: Sequence[int] | None = None, cfg: Mapping[str, Any] | None = None) -> None:
+        self.cfg: dict[str, Any] = merge_config(self.default_config, cfg, where=f"{type(self).__name__} cfg")
+        self.timesteps: int = int(self.cfg["timesteps"])
+        self.headless: bool = bool(self.cfg["headless"])
+        self.disable_progressbar: bool | None = self.cfg["disable_progressbar"]
+        self.close_environment_at_exit: bool = bool(self.cfg["close_environment_at_exit"])
+        self.environment_info: str = self.cfg["environment_info"]
+        self.stochastic_evaluation: bool = bool(self.cfg["stochastic_evaluation"])
+        if self.timesteps < 0:
+            raise ValueError(f"cfg['timesteps'] must be >= 0, got {self.timesteps}")
+
+        for method in ("reset", "step"):
+            if not callable(getattr(env, method, None)):
+                raise TypeError(
+                    f"env must be a steprl environment wrapper (got {type(env).__name__} without {method}()): "
+                    "wrap it first with steprl.envs.wrappers.torch.wrap_env(env)"
+                )
+        self.env = env
+        num_envs = int(getattr(env, "num_envs", 1))
+        agent_list, sizes, ranges = normalize_agents(agents, agents_scope, num_envs)
+        self._agent_list = agent_list
+        self.agents: Any = agent_list[0] if len(agent_list) == 1 else list(agent_list)
+        self.agents_scope: list[Any] = [list(r) for r in ranges] if isinstance(agents, (list, tuple)) and len(agent_list) > 1 else []
+        self.num_simultaneous_agents = len(agent_list)
+        self.initial_timestep = 0
+        self._loop = StepLoop(env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation)
+        self._progress_disabled = progress_disabled(self.disable_progressbar, config.torch.rank)
+        self._env_closed = False
+        if self.close_environment_at_exit:
+            atexit.register(self._close_environment)
+        for agent in agent_list:
+            if not getattr(agent, "_steprl_initialized", False):
+                agent.init(trainer_cfg=self.cfg)
+                agent._steprl_initialized = True
+
+    def __str__(self) -> str:
+        lines = [f"{type(self).__name__}", f"  |-- Number of parallelizable environments: {getattr(self.env, 'num_envs', 1)}"]
+        lines.append(f"  |-- Number of simultaneous agents: {self.num_simultaneous_agents}")
+        for i, (agent, (s, e)) in enumerate(zip(self._agent_list, self._loop.ranges)):
+            lines.append(f"  |-- agent {i}: {type(agent).__name__}, environments [{s}, {e})")
+        return "\n".join(lines)
+
+    def _close_environment(self) -> None:
+        if self._env_closed:
+            return
+        self._env_closed = True
+        logger.info("Closing environment")
+        try:
+            self.env.close()
+        except Exception as exc:  # noqa: BLE001 - closing must never raise at interpreter exit
+            logger.warning(f"Error while closing the environment: {exc}")
+        logger.info("Environment closed")
+
+    # ------------------------------------------------------------------ episodes
+    def episode_returns(self, mode: str = "train") -> list[float]:
+        """Returns of every episode completed in ``mode`` (plain floats; one host sync)."""
+        tracker = self._loop.modes[mode].episodes
+        tracker.harvest()
+        return list(tracker.returns)
+
+    def episode_lengths(self, mode: str = "train") -> list[int]:
+        """Lengths of every episode completed in ``mode``."""
+        tracker = self._loop.modes[mode].episodes
+        tracker.harvest()
+        return list(tracker.lengths)
+
+    # ------------------------------------------------------------------ stepping
+    def _run_step(self, mode: str, timestep: int | None, timesteps: int | None, own_bar: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+        state = self._loop.modes[mode]
+        if timestep is None:
+            timestep = state.counter
+        if timesteps is None:
+            timesteps = self.timesteps
+        state.counter = timestep + 1
+        bar = state.progress
+        if own_bar and (bar is None or bar.closed or bar.total != timesteps):
+            if bar is not None:
+                bar.close()
+            bar = state.progress = ProgressBar(timesteps, mode, self._progress_disabled, initial=min(timestep, timesteps))
+        result = self._loop.step(mode, timestep, timesteps)
+        if own_bar and bar is not None:
+            bar.update(1, state.episodes.mean_return)
+            if timestep >= timesteps - 1:
+                bar.close()
+        return result
+
+    def _run(self, mode: str, start: int, timesteps: int) -> None:
+        for timestep in range(start, timesteps):
+            self._run_step(mode, timestep, timesteps)
+
+    def run_episodes(self, num_episodes: int, mode: str = "eval", max_steps: int | None = None) -> list[float]:
+        """Step in ``mode`` (fresh episodes) until ``num_episodes`` episodes end; returns their returns.
+
+        With a vectorized environment each sub-environment contributes an equal share of episodes (the first
+        ones it completes), so short episodes are not over-represented.
+        """
+        if num_episodes < 1:
+            raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
+        loop = self._loop
+        loop.activate("train" if mode == "eval" else "eval")  # force fresh episodes in ``mode``
+        state = loop.activate(mode)
+        tracker = state.episodes
+        tracker.clear()
+        num_envs = int(getattr(self.env, "num_envs", 1))
+        targets = np.array([(num_episodes + i) // num_envs for i in range(num_envs)])
+        counts = np.zeros(num_envs, dtype=np.int64)
+        selected: list[float] = []
+        step = 0
+        while len(selected) < num_episodes:
+            loop.step(mode, state.counter, self.timesteps)
+            state.counter += 1
+            step += 1
+            before = len(tracker.returns)
+            tracker.harvest()
+            for r, e in zip(list(tracker.returns)[before:], list(tracker.env_ids)[before:]):
+                if counts[e] < targets[e]:
+                    counts[e] += 1
+                    selected.append(r)
+            if max_steps is not None and step >= max_steps:
+                break
+        return selected
+
+    # ------------------------------------------------------------------ skrl entry points
+    def _check_single(self) -> None:
+        assert self.num_simultaneous_agents == 1, "This method is for a single agent"
+        assert getattr(self.env, "num_agents", 1) == 1, "This method is for single-agent environments"
+
+    def _check_multi(self) -> None:
+        assert self.num_simultaneous_agents == 1, "This method is for a single multi-agent object"
+        assert getattr(self.env, "num_agents", 1) > 1, "This method is for multi-agent environments"
+
+    def single_agent_train(self) -> None:
+        """Train one agent on a single-agent environment for ``cfg['timesteps']`` steps."""
+        self._check_single()
+        self._run("train", self.initial_timestep, self.timesteps)
+
+    def single_agent_eval(self) -> None:
+        """Evaluate one agent on a single-agent environment for ``cfg['timesteps']`` steps."""
+        self._check_single()
+        self._run("eval", self.initial_timestep, self.timesteps)
+
+    def multi_agent_train(self) -> None:
+        """Train a multi-agent object on a multi-agent environment for ``cfg['timesteps']`` steps."""
+        self._check_multi()
+        self._run("train", self.initial_timestep, self.timesteps)
+
+    def multi_agent_eval(self) -> None:
+        """Evaluate a multi-agent object on a multi-agent environment for ``cfg['timesteps']`` steps."""
+        self._check_multi()
+        self._run("eval", self.initial_timestep, self.timesteps)
+
+    def train(self) -> None:
+        """Run the whole training loop (dispatching on the environment kind)."""
+        if self.num_simultaneous_agents == 1 and getattr(self.env, "num_agents", 1) > 1:
+            self.multi_agent_train()
+        elif self.num_simultaneous_agents == 1:
+            self.single_agent_train()
+        else:
+            self._run("train", self.initial_timestep, self.timesteps)
+
+    def eval(self) -> None:
+        """Run the whole evaluation loop (dispatching on the environment kind)."""
+        if self.num_simultaneous_agents == 1 and getattr(self.env, "num_agents", 1) > 1:
+            self.multi_agent_eval()
+        elif self.num_simultaneous_agents == 1:
+            self.single_agent_eval()
+        else:
+            self._run("eval", self.initial_timestep, self.timesteps)
