@@ -32,6 +32,7 @@ class EpisodeTracker:
 
     def reset(self) -> None:
         """Forget the episodes in progress (completed ones are kept)."""
+        self.harvest()
         self._ret = None
         self._len = None
         self._pending.clear()

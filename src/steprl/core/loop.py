@@ -87,6 +87,7 @@ class StepLoop:
             raise ValueError("Multi-agent environments take one multi-agent object (e.g. IPPO/MAPPO), not a list of agents")
         self.modes = {mode: ModeState() for mode in MODES}
         self.active_mode: str | None = None
+        self._env_started = False
 
     # ------------------------------------------------------------------ mode handling
     def activate(self, mode: str) -> ModeState:
@@ -111,7 +112,9 @@ class StepLoop:
         return self.modes[mode]
 
     def start_episodes(self, state: ModeState) -> None:
-        states, _ = _reset_env(self.env)
+        """Start fresh episodes in every sub-environment (the first time, a reset the user already did is reused)."""
+        states, _ = _reset_env(self.env) if self._env_started else self.env.reset()
+        self._env_started = True
         state.states = states
         state.shared_states = self._env_state() if self.multi_agent else None
         state.episodes.reset()

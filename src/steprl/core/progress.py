@@ -26,9 +26,11 @@ class ProgressBar:
         self.bar = tqdm.tqdm(total=total, desc=desc, disable=disable, file=sys.stdout, initial=initial, dynamic_ncols=True)
         self._last_postfix = 0.0
         self.closed = False
+        self.n = initial
 
     def update(self, n: int = 1, mean_return: Any = None) -> None:
         """Advance by ``n``; ``mean_return`` is a zero-argument callable evaluated only when the postfix refreshes."""
+        self.n += n
         self.bar.update(n)
         if mean_return is not None and not self.bar.disable:
             now = time.monotonic()

@@ -330,7 +330,7 @@ class Agent:
         checkpoint = torch_load(path, map_location=self.device)
         state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, Mapping) else checkpoint
         status = True
-        for role, model in self.models.items():
+        for model in self.models.values():
             if model is not None and hasattr(model, "migrate"):
                 status = model.migrate(state_dict=state, name_map=dict(name_map or {}), auto_mapping=auto_mapping, verbose=verbose) and status
         self.set_mode("eval")

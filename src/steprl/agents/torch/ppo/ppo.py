@@ -329,6 +329,6 @@ class PPO(Agent):
             if callable(log_std):
                 try:
                     self.track_data("Policy / Standard deviation", log_std(role="policy").exp().mean().detach())
-                except (NotImplementedError, AttributeError, TypeError):
+                except (NotImplementedError, AttributeError, TypeError, RuntimeError):
                     pass
             self.track_data("Learning / Learning rate", self.optimizer.param_groups[0]["lr"])
