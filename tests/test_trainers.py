@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -240,7 +241,7 @@ def test_close_environment_once():
 def test_environment_closed_at_interpreter_exit(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(
-        "import sys; sys.path.insert(0, %r)\n" % str(__import__("pathlib").Path(__file__).parent)
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         + "from agents import RecordingAgent\nfrom envs import counting_vec\n"
         "from steprl.envs.wrappers.torch import wrap_env\nfrom steprl.trainers.torch import ManualTrainer\n"
         "vec = counting_vec(2)\nenv = wrap_env(vec, verbose=False)\n"

@@ -13,6 +13,7 @@ import torch
 
 from steprl import config
 from steprl.core.cfg import closest_key
+from steprl.core.checkpoint import atomic_write
 from steprl.memories.torch import serialization
 from steprl.utils.spaces.common import compute_space_size
 
@@ -282,13 +283,13 @@ class Memory:
         path = os.path.join(directory, f"{timestamp}_memory_{hex(id(self))}.{extension}")
         tensors = {name: self.tensors[name] for name in self.get_tensor_names()}
         if extension == "pt":
-            serialization.atomic_write(path, lambda file: serialization.write_pt(file, tensors))
+            atomic_write(path, lambda file: serialization.write_pt(file, tensors))
         elif extension == "npz":
-            serialization.atomic_write(path, lambda file: serialization.write_npz(file, tensors))
+            atomic_write(path, lambda file: serialization.write_npz(file, tensors))
         else:
             views = {name: self.tensors_view[name] for name in tensors}
             rows = len(self)
-            serialization.atomic_write(path, lambda file: serialization.write_csv(file, views, rows))
+            atomic_write(path, lambda file: serialization.write_csv(file, views, rows))
         return path
 
     def load(self, path: str) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import BinaryIO
 
 import numpy as np
@@ -25,25 +23,6 @@ def normalize_format(format: str, argument: str = "format") -> str:
         raise ValueError(
             f"Unsupported {argument} {format!r}: expected one of 'pt', 'np' (alias 'npz') or 'csv'"
         ) from None
-
-
-def atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` through a temporary file in the same directory, then ``os.replace`` it into place.
-
-    On any failure the temporary file is removed and ``path`` is left untouched.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def write_pt(file: BinaryIO, tensors: Mapping[str, torch.Tensor]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 import io
 import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -17,24 +16,10 @@ import torch
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from steprl import config, logger
+from steprl.core.checkpoint import torch_load, torch_save
 from steprl.utils.spaces.common import compute_space_size
 
-__all__ = ["Model", "atomic_torch_save", "register_action_bounds"]
-
-
-def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> None:
-    """``torch.save`` to a temporary file in the target directory, then ``os.replace`` it onto ``path``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp_path = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            torch.save(obj, file)
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+__all__ = ["Model", "register_action_bounds"]
 
 
 def register_action_bounds(model: torch.nn.Module, prefix: str, clip_actions: bool, mixin: str) -> bool:
@@ -226,11 +211,11 @@ class Model(torch.nn.Module):
 
     def save(self, path: str | os.PathLike[str], state_dict: Mapping[str, Any] | None = None) -> None:
         """Write the model's (or the given) state dict to ``path`` atomically."""
-        atomic_torch_save(self.state_dict() if state_dict is None else state_dict, path)
+        torch_save(self.state_dict() if state_dict is None else state_dict, path)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load a state dict saved by :meth:`save` (tensors only), then switch to eval mode."""
-        state_dict = torch.load(path, map_location=self.device, weights_only=True)
+        state_dict = torch_load(path, map_location=self.device)
         self.load_state_dict(state_dict)
         self.eval()
 

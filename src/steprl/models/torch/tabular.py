@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from steprl.models.torch.base import atomic_torch_save
+from steprl.core.checkpoint import torch_load, torch_save
 
 __all__ = ["TabularMixin"]
 
@@ -79,9 +79,9 @@ class TabularMixin:
 
     def save(self, path: str | os.PathLike[str], state_dict: Mapping[str, Any] | None = None) -> None:
         """Write the tensor attributes (or the given dict) to ``path`` atomically."""
-        atomic_torch_save(state_dict or {name: getattr(self, name) for name in self._tensor_names()}, path)
+        torch_save(state_dict or {name: getattr(self, name) for name in self._tensor_names()}, path)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load tensor attributes saved by :meth:`save` (shape/dtype checked → ``ValueError``)."""
-        tensors = torch.load(path, map_location="cpu", weights_only=True)
+        tensors = torch_load(path, map_location="cpu")
         self.load_state_dict(tensors)

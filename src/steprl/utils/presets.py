@@ -1,0 +1,193 @@
+"""Training presets of the ``steprl`` command: one TOML file per environment, one table per agent.
+
+A preset file ``steprl/presets/<env id>.toml`` (``/`` in the id written as ``__``) holds, per agent name::
+
+    [ppo]
+    timesteps = 100_000     # environment steps in total (over all sub-environments)
+    num_envs = 8            # sub-environments of the training vector env
+    eval_every = 10_000     # environment steps between evaluations
+
+    [ppo.network]           # see steprl.utils.mlp.build_ppo_models
+    hidden = [64, 64]
+    activation = "tanh"
+
+    [ppo.agent]             # keys of the agent's DEFAULT_CONFIG; classes by name (see CLASS_NAMES)
+    rollouts = 32
+    learning_rate_scheduler = "KLAdaptiveLR"
+
+An environment without its own file uses ``default.toml`` (a generic preset; a warning is logged).
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from steprl.core.cfg import closest_key
+
+__all__ = [
+    "AGENT_CONFIGS",
+    "CLASS_NAMES",
+    "DEFAULT_PRESET",
+    "Preset",
+    "PresetError",
+    "available_agents",
+    "available_envs",
+    "load_preset",
+    "parse_preset",
+    "resolve_agent_cfg",
+]
+
+DEFAULT_PRESET = "default"
+# agent name -> (module, DEFAULT_CONFIG name): the keys an `[<agent>.agent]` table may hold
+AGENT_CONFIGS: dict[str, tuple[str, str]] = {"ppo": ("steprl.agents.torch.ppo", "PPO_DEFAULT_CONFIG")}
+# cfg key -> {name in a preset: "module:Class"}
+CLASS_NAMES: dict[str, dict[str, str]] = {
+    "learning_rate_scheduler": {
+        "KLAdaptiveLR": "steprl.resources.schedulers.torch:KLAdaptiveLR",
+        "LinearLR": "torch.optim.lr_scheduler:LinearLR",
+        "StepLR": "torch.optim.lr_scheduler:StepLR",
+        "ExponentialLR": "torch.optim.lr_scheduler:ExponentialLR",
+    },
+    "state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
+    "value_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
+}
+_REQUIRED = ("timesteps", "num_envs", "eval_every", "network", "agent")
+_NOT_IN_PRESETS = ("experiment", "rewards_shaper")  # set by the command / not expressible in TOML
+
+
+class PresetError(ValueError):
+    """A preset is missing, malformed or names something unknown."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One agent's table of one preset file (``agent_cfg`` still holds class names, see :func:`resolve_agent_cfg`)."""
+
+    env_id: str
+    agent: str
+    timesteps: int
+    num_envs: int
+    eval_every: int
+    network: dict[str, Any]
+    agent_cfg: dict[str, Any]
+    source: str
+    is_default: bool = False
+    agents_in_file: tuple[str, ...] = field(default=())
+
+
+def _presets_dir() -> Any:
+    return resources.files("steprl") / "presets"
+
+
+def _file_name(env_id: str) -> str:
+    return env_id.replace("/", "__") + ".toml"
+
+
+def available_envs() -> list[str]:
+    """Environment ids that have their own preset file."""
+    names = [p.name for p in _presets_dir().iterdir() if p.name.endswith(".toml")]
+    return sorted(n[: -len(".toml")].replace("__", "/") for n in names if n != f"{DEFAULT_PRESET}.toml")
+
+
+def _read(env_id: str) -> tuple[dict[str, Any], str, bool]:
+    """The parsed TOML of ``env_id``'s preset (or of the default one), its source name and whether it is the default."""
+    path = _presets_dir() / _file_name(env_id)
+    is_default = not path.is_file()
+    if is_default:
+        path = _presets_dir() / f"{DEFAULT_PRESET}.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), str(path), is_default
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"Preset file {path} is not valid TOML: {exc}") from exc
+
+
+def available_agents(env_id: str) -> list[str]:
+    """Agent tables of ``env_id``'s preset (of the default preset when it has none)."""
+    data, _, _ = _read(env_id)
+    return sorted(data)
+
+
+def _default_config(agent: str) -> dict[str, Any]:
+    module, name = AGENT_CONFIGS[agent]
+    return getattr(importlib.import_module(module), name)
+
+
+def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
+    valid = [k for k in _default_config(agent) if k not in _NOT_IN_PRESETS]
+    for key, value in cfg.items():
+        if key in _NOT_IN_PRESETS:
+            raise PresetError(f"{where}: '{key}' cannot be set in a preset (the steprl command sets it)")
+        if key not in valid:
+            hint = closest_key(key, valid)
+            raise PresetError(
+                f"{where}: unknown {agent.upper()} key '{key}'." + (f" Did you mean '{hint}'?" if hint else "")
+                + f" Valid keys: {', '.join(valid)}"
+            )
+        names = CLASS_NAMES.get(key)
+        if names is not None and value is not None and value not in names:
+            raise PresetError(f"{where}: unknown {key} {value!r}; known names: {', '.join(names)}")
+
+
+def parse_preset(data: dict[str, Any], env_id: str, agent: str, source: str = "<preset>", is_default: bool = False) -> Preset:
+    """Validate the ``agent`` table of parsed preset ``data`` and return it as a :class:`Preset`."""
+    if agent not in data:
+        raise PresetError(
+            f"The preset for {env_id} ({source}) has no '{agent}' table; available agents: {', '.join(sorted(data)) or 'none'}"
+        )
+    if agent not in AGENT_CONFIGS:
+        raise PresetError(f"{source}: agent '{agent}' is not supported by steprl; supported: {', '.join(AGENT_CONFIGS)}")
+    table = data[agent]
+    where = f"{source} [{agent}]"
+    missing = [k for k in _REQUIRED if k not in table]
+    if missing:
+        raise PresetError(f"{where}: missing key(s) {', '.join(missing)} (required: {', '.join(_REQUIRED)})")
+    unknown = [k for k in table if k not in _REQUIRED]
+    if unknown:
+        raise PresetError(f"{where}: unknown key(s) {', '.join(unknown)} (expected: {', '.join(_REQUIRED)})")
+    for key in ("timesteps", "num_envs", "eval_every"):
+        if not isinstance(table[key], int) or isinstance(table[key], bool) or table[key] < 1:
+            raise PresetError(f"{where}: '{key}' must be a positive integer, got {table[key]!r}")
+    network = dict(table["network"])
+    if not isinstance(network.get("hidden"), list) or not network["hidden"] or "activation" not in network:
+        raise PresetError(f"{where}.network: needs 'hidden' (a non-empty list of layer sizes) and 'activation'")
+    _check_agent_cfg(agent, dict(table["agent"]), f"{where}.agent")
+    return Preset(
+        env_id=env_id,
+        agent=agent,
+        timesteps=table["timesteps"],
+        num_envs=table["num_envs"],
+        eval_every=table["eval_every"],
+        network=network,
+        agent_cfg=dict(table["agent"]),
+        source=source,
+        is_default=is_default,
+        agents_in_file=tuple(sorted(data)),
+    )
+
+
+def load_preset(env_id: str, agent: str) -> Preset:
+    """The validated ``agent`` preset of ``env_id`` (the generic default preset when the env has no file)."""
+    data, source, is_default = _read(env_id)
+    return parse_preset(data, env_id, agent, source, is_default)
+
+
+def _import(path: str) -> Any:
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def resolve_agent_cfg(preset: Preset, observation_space: Any) -> dict[str, Any]:
+    """The preset's agent cfg with class names replaced by classes and preprocessor sizes filled in."""
+    cfg = {key: (dict(value) if isinstance(value, dict) else value) for key, value in preset.agent_cfg.items()}
+    for key, names in CLASS_NAMES.items():
+        if cfg.get(key) is not None:
+            cfg[key] = _import(names[cfg[key]])
+    if cfg.get("state_preprocessor") is not None:
+        cfg["state_preprocessor_kwargs"] = {"size": observation_space, **cfg.get("state_preprocessor_kwargs", {})}
+    if cfg.get("value_preprocessor") is not None:
+        cfg["value_preprocessor_kwargs"] = {"size": 1, **cfg.get("value_preprocessor_kwargs", {})}
+    return cfg
