@@ -31,6 +31,11 @@ class ModeState:
     progress: ProgressBar | None = None
 
 
+def is_multi_agent_env(env: Any) -> bool:
+    """Whether ``env`` speaks the multi-agent protocol (dicts keyed by agent id), whatever its current agent count."""
+    return hasattr(env, "possible_agents") or getattr(env, "num_agents", 1) > 1
+
+
 def _reset_env(env: Any) -> tuple[Any, Any]:
     """Really reset ``env`` (steprl wrappers cache observations unless ``force=True``)."""
     try:
@@ -82,7 +87,7 @@ class StepLoop:
         self.headless = headless
         self.environment_info = environment_info
         self.stochastic_evaluation = stochastic_evaluation
-        self.multi_agent = getattr(env, "num_agents", 1) > 1
+        self.multi_agent = is_multi_agent_env(env)
         if self.multi_agent and len(agents) > 1:
             raise ValueError("Multi-agent environments take one multi-agent object (e.g. IPPO/MAPPO), not a list of agents")
         self.modes = {mode: ModeState() for mode in MODES}

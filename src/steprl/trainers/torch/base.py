@@ -10,7 +10,7 @@ import numpy as np
 
 from steprl import config, logger
 from steprl.core.cfg import merge_config
-from steprl.core.loop import StepLoop
+from steprl.core.loop import StepLoop, is_multi_agent_env
 from steprl.core.progress import ProgressBar, progress_disabled
 from steprl.core.scopes import generate_equally_spaced_scopes, normalize_agents
 
@@ -163,11 +163,11 @@ class Trainer:
     # ------------------------------------------------------------------ skrl entry points
     def _check_single(self) -> None:
         assert self.num_simultaneous_agents == 1, "This method is for a single agent"
-        assert getattr(self.env, "num_agents", 1) == 1, "This method is for single-agent environments"
+        assert not is_multi_agent_env(self.env), "This method is for single-agent environments"
 
     def _check_multi(self) -> None:
         assert self.num_simultaneous_agents == 1, "This method is for a single multi-agent object"
-        assert getattr(self.env, "num_agents", 1) > 1, "This method is for multi-agent environments"
+        assert is_multi_agent_env(self.env), "This method is for multi-agent environments"
 
     def single_agent_train(self) -> None:
         """Train one agent on a single-agent environment for ``cfg['timesteps']`` steps."""
@@ -191,7 +191,7 @@ class Trainer:
 
     def train(self) -> None:
         """Run the whole training loop (dispatching on the environment kind)."""
-        if self.num_simultaneous_agents == 1 and getattr(self.env, "num_agents", 1) > 1:
+        if self.num_simultaneous_agents == 1 and is_multi_agent_env(self.env):
             self.multi_agent_train()
         elif self.num_simultaneous_agents == 1:
             self.single_agent_train()
@@ -200,7 +200,7 @@ class Trainer:
 
     def eval(self) -> None:
         """Run the whole evaluation loop (dispatching on the environment kind)."""
-        if self.num_simultaneous_agents == 1 and getattr(self.env, "num_agents", 1) > 1:
+        if self.num_simultaneous_agents == 1 and is_multi_agent_env(self.env):
             self.multi_agent_eval()
         elif self.num_simultaneous_agents == 1:
             self.single_agent_eval()
