@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from steprl import logger
-from steprl.utils.presets import AGENT_CONFIGS, PresetError, available_envs, load_preset
+from steprl.utils.presets import AGENT_CONFIGS, Preset, PresetError, available_envs, load_preset, resolve_agent_cfg
 
 __all__ = ["build_parser", "main"]
 
@@ -34,7 +34,9 @@ class CLIError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``steprl`` argument parser (sub-command ``train``)."""
-    parser = argparse.ArgumentParser(prog="steprl", description="steprl: train reinforcement-learning agents from presets.")
+    parser = argparse.ArgumentParser(
+        prog="steprl", description="steprl: train reinforcement-learning agents from presets."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     train = sub.add_parser(
         "train",
@@ -51,12 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
     train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
     train.add_argument("--seed", type=int, default=42, help="random seed (evaluation environment: seed + 1000)")
-    train.add_argument("--eval-every", type=int, default=None, help="environment steps between evaluations (0: final only; default: preset)")
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="environment steps between evaluations (0: final only; default: preset)",
+    )
     train.add_argument("--eval-episodes", type=int, default=10, help="episodes per evaluation")
     train.add_argument("--render", action="store_true", help="create the training environment with render_mode='human'")
     train.add_argument("--run-dir", default=None, help="output directory (default: runs/<date>_<time>_<env>_<agent>)")
     train.add_argument("--backend", default="torch", choices=BACKENDS, help="tensor backend")
-    train.add_argument("--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)")
+    train.add_argument(
+        "--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)"
+    )
     train.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     return parser
 
@@ -90,11 +99,52 @@ def _train_curve(trainer: Any, num_envs: int) -> tuple[list[int], list[float]]:
     return [steps[i] for i in order], [returns[i] for i in order]
 
 
-def _evaluate(trainer: Any, agent: Any, episodes: int) -> tuple[float, float]:
-    """Deterministic evaluation on the evaluation trainer; the agent is put back into training mode."""
-    returns = trainer.run_episodes(episodes)
-    agent.set_running_mode("train")
-    return float(np.mean(returns)), float(np.std(returns))
+class _Evaluations:
+    """Deterministic evaluations on a second ManualTrainer: log, TensorBoard scalars and the best-eval checkpoint."""
+
+    def __init__(self, trainer: Any, agent: Any, episodes: int, num_envs: int, checkpoints: str) -> None:
+        self.trainer, self.agent, self.episodes, self.num_envs = trainer, agent, episodes, num_envs
+        self.best_path = os.path.join(checkpoints, "best_eval_agent.pt")
+        self.best = -float("inf")
+        self.history: list[dict[str, float]] = []
+
+    def __call__(self, step: int) -> None:
+        """Evaluate after ``step`` vector steps (the agent is put back into training mode afterwards)."""
+        returns = self.trainer.run_episodes(self.episodes)
+        self.agent.set_running_mode("train")
+        mean, std = float(np.mean(returns)), float(np.std(returns))
+        self.history.append({"env_steps": step * self.num_envs, "mean": mean, "std": std})
+        if self.agent.writer is not None:  # same x axis (trainer timesteps) as the agent's own scalars
+            self.agent.writer.add_scalar("Eval / Mean return", mean, step)
+            self.agent.writer.add_scalar("Eval / Return std", std, step)
+        if mean > self.best:
+            self.best = mean
+            self.agent.save(self.best_path)
+        _echo(f"[eval] {step * self.num_envs} env steps: return {mean:.1f} ± {std:.1f}")
+
+
+def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> Any:
+    """The preset's agent with its MLP models, writing to ``run_dir`` (~100 TensorBoard points, ~10 checkpoints)."""
+    from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
+    from steprl.memories.torch import RandomMemory
+    from steprl.utils.mlp import build_ppo_models
+
+    cfg = resolve_agent_cfg(preset, env.observation_space)
+    cfg["experiment"] = {
+        "directory": os.path.dirname(run_dir),
+        "experiment_name": os.path.basename(run_dir),
+        "write_interval": max(1, vector_steps // 100),
+        "checkpoint_interval": max(1, vector_steps // 10),
+    }
+    rollouts = int(cfg.get("rollouts", PPO_DEFAULT_CONFIG["rollouts"]))
+    return PPO(
+        models=build_ppo_models(env.observation_space, env.action_space, env.device, preset.network),
+        memory=RandomMemory(memory_size=rollouts, num_envs=env.num_envs, device=env.device),
+        cfg=cfg,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        device=env.device,
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -109,14 +159,10 @@ def _train(args: argparse.Namespace) -> int:
     import gymnasium
     import torch
 
-    from steprl.agents.torch.ppo import PPO
     from steprl.envs.wrappers.torch import wrap_env
-    from steprl.memories.torch import RandomMemory
     from steprl.trainers.torch import ManualTrainer
     from steprl.utils import set_seed
-    from steprl.utils.mlp import build_ppo_models
     from steprl.utils.plotting import plot_learning_curve
-    from steprl.utils.presets import resolve_agent_cfg
 
     num_envs = args.num_envs or preset.num_envs
     timesteps = args.timesteps or preset.timesteps
@@ -130,26 +176,23 @@ def _train(args: argparse.Namespace) -> int:
     set_seed(args.seed)
     render = {"render_mode": "human"} if args.render else {}
     try:
-        env = wrap_env(gymnasium.make_vec(args.env, num_envs=num_envs, vectorization_mode="sync", **render), verbose=False)
+        env = wrap_env(
+            gymnasium.make_vec(args.env, num_envs=num_envs, vectorization_mode="sync", **render), verbose=False
+        )
         eval_env = wrap_env(gymnasium.make(args.env), verbose=False)
     except gymnasium.error.Error as exc:
         raise CLIError(f"cannot create environment {args.env!r}: {exc}") from exc
     env.reset(seed=args.seed)
     eval_env.reset(seed=args.seed + 1000)
 
-    cfg = resolve_agent_cfg(preset, env.observation_space)
-    rollouts = int(cfg.get("rollouts", 1))
-    cfg["experiment"] = {
-        "directory": os.path.dirname(run_dir),
-        "experiment_name": os.path.basename(run_dir),
-        "write_interval": max(1, vector_steps // 100),
-        "checkpoint_interval": max(1, vector_steps // 10),
+    agent = _make_agent(preset, env, run_dir, vector_steps)
+    rollouts = int(agent.cfg["rollouts"])
+    trainer_cfg = {
+        "timesteps": vector_steps,
+        "headless": True,
+        "close_environment_at_exit": False,
+        "disable_progressbar": True if args.no_progress else None,
     }
-    models = build_ppo_models(env.observation_space, env.action_space, env.device, preset.network)
-    agent = PPO(models=models, memory=RandomMemory(memory_size=rollouts, num_envs=num_envs, device=env.device), cfg=cfg,
-                observation_space=env.observation_space, action_space=env.action_space, device=env.device)
-    trainer_cfg = {"timesteps": vector_steps, "headless": True, "close_environment_at_exit": False,
-                   "disable_progressbar": True if args.no_progress else None}
     trainer = ManualTrainer(env=env, agents=agent, cfg=trainer_cfg)
     evaluator = ManualTrainer(env=eval_env, agents=agent, cfg={**trainer_cfg, "disable_progressbar": True})
     if vector_steps < rollouts:
@@ -158,20 +201,7 @@ def _train(args: argparse.Namespace) -> int:
     checkpoints = os.path.join(run_dir, "checkpoints")
     os.makedirs(checkpoints, exist_ok=True)
     eval_interval = max(rollouts, round(eval_every / num_envs / rollouts) * rollouts) if eval_every else 0
-    evaluations: list[dict[str, float]] = []
-    best = -float("inf")
-
-    def evaluate(step: int) -> None:
-        nonlocal best
-        mean, std = _evaluate(evaluator, agent, args.eval_episodes)
-        evaluations.append({"env_steps": step * num_envs, "mean": mean, "std": std})
-        if agent.writer is not None:
-            agent.writer.add_scalar("Eval / Mean return", mean, step)
-            agent.writer.add_scalar("Eval / Return std", std, step)
-        if mean > best:
-            best = mean
-            agent.save(os.path.join(checkpoints, "best_eval_agent.pt"))
-        _echo(f"[eval] {step * num_envs} env steps: return {mean:.1f} ± {std:.1f}")
+    evaluate = _Evaluations(evaluator, agent, args.eval_episodes, num_envs, checkpoints)
 
     start = time.perf_counter()
     eval_time = 0.0
@@ -187,11 +217,15 @@ def _train(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - start
         agent.save(os.path.join(checkpoints, "final_agent.pt"))
         train_steps, train_returns = _train_curve(trainer, num_envs)
-        final = evaluations[-1]
+        final = evaluate.history[-1]
         plot_learning_curve(
-            os.path.join(run_dir, "learning_curve.png"), f"{args.agent.upper()} on {args.env} (seed {args.seed})",
-            [e["env_steps"] for e in evaluations], [e["mean"] for e in evaluations], [e["std"] for e in evaluations],
-            train_steps, train_returns,
+            os.path.join(run_dir, "learning_curve.png"),
+            f"{args.agent.upper()} on {args.env} (seed {args.seed})",
+            [e["env_steps"] for e in evaluate.history],
+            [e["mean"] for e in evaluate.history],
+            [e["std"] for e in evaluate.history],
+            train_steps,
+            train_returns,
         )
     finally:
         env.close()
@@ -201,11 +235,22 @@ def _train(args: argparse.Namespace) -> int:
 
     env_steps = vector_steps * num_envs
     summary = {
-        "env": args.env, "agent": args.agent, "backend": args.backend, "seed": args.seed, "preset": preset.source,
-        "timesteps": env_steps, "num_envs": num_envs, "eval_episodes": args.eval_episodes,
-        "final_mean_return": final["mean"], "final_std_return": final["std"], "best_eval_mean_return": best,
-        "evaluations": evaluations, "training_episodes": len(train_returns),
-        "wall_time_s": wall, "train_time_s": train_time, "steps_per_s": env_steps / max(train_time, 1e-9),
+        "env": args.env,
+        "agent": args.agent,
+        "backend": args.backend,
+        "seed": args.seed,
+        "preset": preset.source,
+        "timesteps": env_steps,
+        "num_envs": num_envs,
+        "eval_episodes": args.eval_episodes,
+        "final_mean_return": final["mean"],
+        "final_std_return": final["std"],
+        "best_eval_mean_return": evaluate.best,
+        "evaluations": evaluate.history,
+        "training_episodes": len(train_returns),
+        "wall_time_s": wall,
+        "train_time_s": train_time,
+        "steps_per_s": env_steps / max(train_time, 1e-9),
     }
     with open(os.path.join(run_dir, "summary.json"), "w", encoding="utf-8") as file:
         json.dump(summary, file, indent=2)

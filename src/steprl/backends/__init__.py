@@ -20,6 +20,10 @@ class ArrayOps(Protocol):
 
     def concatenate(self, arrays: list[Any]) -> Any: ...
 
+    def host_view(self, array: Any) -> Any:
+        """A zero-copy NumPy view of ``array`` when it lives in host memory, else ``None``."""
+        ...
+
 
 def ops_for(array: Any) -> ArrayOps:
     """The backend ops matching ``array``'s type (torch tensors, else NumPy)."""

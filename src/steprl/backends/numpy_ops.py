@@ -26,5 +26,8 @@ class NumpyOps:
     def concatenate(self, arrays: list[Any]) -> np.ndarray:
         return np.concatenate([np.asarray(a) for a in arrays], axis=0)
 
+    def host_view(self, array: Any) -> np.ndarray:
+        return np.asarray(array)
+
 
 NUMPY_OPS = NumpyOps()

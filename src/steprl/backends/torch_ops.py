@@ -30,3 +30,12 @@ class TorchOps:
 
 
 TORCH_OPS = TorchOps()
+
+
+def _host_view(array: Any) -> np.ndarray | None:
+    if array.device.type == "cpu":
+        return array.numpy() if not array.requires_grad else array.detach().numpy()
+    return None
+
+
+TorchOps.host_view = staticmethod(_host_view)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from steprl.backends import ArrayOps, ops_for
+from steprl.backends.numpy_ops import NUMPY_OPS
 
 
 class EpisodeTracker:
@@ -29,6 +30,7 @@ class EpisodeTracker:
         self._len: Any = None
         self._pending: list[tuple[Any, Any, Any]] = []
         self._ops: ArrayOps | None = None
+        self._host_view: Any = None
 
     def reset(self) -> None:
         """Forget the episodes in progress (completed ones are kept)."""
@@ -40,10 +42,16 @@ class EpisodeTracker:
     def update(self, rewards: Any, terminated: Any, truncated: Any) -> None:
         """Add one step of ``(N, 1)`` rewards and done flags."""
         if self._ret is None:
-            self._ops = ops_for(rewards)
+            ops = ops_for(rewards)
+            # host-memory tensors are tracked through zero-copy NumPy views (cheaper per step than tensor ops)
+            self._host_view = ops.host_view if ops.host_view(rewards) is not None else None
+            self._ops = NUMPY_OPS if self._host_view is not None else ops
             n = rewards.shape[0]
             self._ret = self._ops.zeros(n, "float32", rewards)
             self._len = self._ops.zeros(n, "int64", rewards)
+        host_view = self._host_view
+        if host_view is not None:
+            rewards, terminated, truncated = host_view(rewards), host_view(terminated), host_view(truncated)
         ret = self._ret + rewards.reshape(-1)
         length = self._len + 1
         done = (terminated | truncated).reshape(-1)

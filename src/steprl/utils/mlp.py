@@ -22,7 +22,13 @@ from steprl.models.torch import CategoricalMixin, DeterministicMixin, GaussianMi
 
 __all__ = ["ACTIVATIONS", "MLPCategoricalPolicy", "MLPGaussianPolicy", "MLPValue", "build_mlp", "build_ppo_models"]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
 
 
 def build_mlp(inputs: int, hidden: Sequence[int], outputs: int, activation: str, head_gain: float) -> nn.Sequential:
@@ -47,7 +53,9 @@ def build_mlp(inputs: int, hidden: Sequence[int], outputs: int, activation: str,
 class MLPCategoricalPolicy(CategoricalMixin, Model):
     """Categorical policy whose MLP outputs one logit per discrete action."""
 
-    def __init__(self, observation_space: Any, action_space: Any, device: Any, hidden: Sequence[int], activation: str) -> None:
+    def __init__(
+        self, observation_space: Any, action_space: Any, device: Any, hidden: Sequence[int], activation: str
+    ) -> None:
         Model.__init__(self, observation_space, action_space, device)
         CategoricalMixin.__init__(self, unnormalized_log_prob=True)
         self.net = build_mlp(self.num_observations, hidden, self.num_actions, activation, head_gain=0.01)
@@ -83,7 +91,9 @@ class MLPGaussianPolicy(GaussianMixin, Model):
 class MLPValue(DeterministicMixin, Model):
     """State-value function ``V(s)`` (one output)."""
 
-    def __init__(self, observation_space: Any, action_space: Any, device: Any, hidden: Sequence[int], activation: str) -> None:
+    def __init__(
+        self, observation_space: Any, action_space: Any, device: Any, hidden: Sequence[int], activation: str
+    ) -> None:
         Model.__init__(self, observation_space, action_space, device)
         DeterministicMixin.__init__(self, clip_actions=False)
         self.net = build_mlp(self.num_observations, hidden, 1, activation, head_gain=1.0)
@@ -93,7 +103,9 @@ class MLPValue(DeterministicMixin, Model):
         return self.net(inputs["states"].float()), {}
 
 
-def build_ppo_models(observation_space: Any, action_space: Any, device: Any, network: Mapping[str, Any]) -> dict[str, Model]:
+def build_ppo_models(
+    observation_space: Any, action_space: Any, device: Any, network: Mapping[str, Any]
+) -> dict[str, Model]:
     """Separate policy and value MLPs for ``action_space`` from a ``network`` table.
 
     ``network`` keys: ``hidden`` (list of layer sizes), ``activation`` (name), and for Box actions the optional

@@ -124,7 +124,8 @@ def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
         if key not in valid:
             hint = closest_key(key, valid)
             raise PresetError(
-                f"{where}: unknown {agent.upper()} key '{key}'." + (f" Did you mean '{hint}'?" if hint else "")
+                f"{where}: unknown {agent.upper()} key '{key}'."
+                + (f" Did you mean '{hint}'?" if hint else "")
                 + f" Valid keys: {', '.join(valid)}"
             )
         names = CLASS_NAMES.get(key)
@@ -132,14 +133,18 @@ def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
             raise PresetError(f"{where}: unknown {key} {value!r}; known names: {', '.join(names)}")
 
 
-def parse_preset(data: dict[str, Any], env_id: str, agent: str, source: str = "<preset>", is_default: bool = False) -> Preset:
+def parse_preset(
+    data: dict[str, Any], env_id: str, agent: str, source: str = "<preset>", is_default: bool = False
+) -> Preset:
     """Validate the ``agent`` table of parsed preset ``data`` and return it as a :class:`Preset`."""
     if agent not in data:
         raise PresetError(
             f"The preset for {env_id} ({source}) has no '{agent}' table; available agents: {', '.join(sorted(data)) or 'none'}"
         )
     if agent not in AGENT_CONFIGS:
-        raise PresetError(f"{source}: agent '{agent}' is not supported by steprl; supported: {', '.join(AGENT_CONFIGS)}")
+        raise PresetError(
+            f"{source}: agent '{agent}' is not supported by steprl; supported: {', '.join(AGENT_CONFIGS)}"
+        )
     table = data[agent]
     where = f"{source} [{agent}]"
     missing = [k for k in _REQUIRED if k not in table]

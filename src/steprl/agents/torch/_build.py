@@ -57,3 +57,11 @@ def unique_parameters(*models: Any) -> list[torch.nn.Parameter]:
                 seen.add(id(p))
                 params.append(p)
     return params
+
+
+def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with the fused kernel where the parameters' device supports it (several times faster per step)."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return torch.optim.Adam(params, lr=lr)

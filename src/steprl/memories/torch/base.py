@@ -162,41 +162,43 @@ class Memory:
         when ``num_envs == 1`` (wrapping around), or one 1-D sample. The shape of ``states`` (else the first
         tensor) decides; the target rows are computed once per call.
         """
+        if torch.is_grad_enabled():  # never record autograd history into the storage
+            with torch.no_grad():
+                return self.add_samples(**tensors)
         if not tensors:
             raise ValueError("add_samples() needs at least one tensor, passed as name=tensor keyword arguments")
         if not tensors.keys() <= self.tensors.keys():
             raise self._unknown_name_error(next(name for name in tensors if name not in self.tensors))
         reference = tensors["states"] if "states" in tensors else next(iter(tensors.values()))
         shape = reference.shape
-        with torch.no_grad():
-            if len(shape) > 1 and shape[0] == self.num_envs:
-                row = self.memory_index
-                for name, value in tensors.items():
-                    self.tensors[name][row].copy_(value)
-                self.memory_index += 1
-            elif len(shape) > 1 and shape[0] < self.num_envs:
-                start, stop = self.env_index, self.env_index + shape[0]
-                if stop > self.num_envs:
-                    raise ValueError(
-                        f"Cannot write {shape[0]} environment rows at env_index {self.env_index}: "
-                        f"only {self.num_envs - self.env_index} of num_envs={self.num_envs} slots are left in this step"
-                    )
-                row = self.memory_index
-                for name, value in tensors.items():
-                    self.tensors[name][row, start:stop].copy_(value)
-                self.env_index = stop
-            elif len(shape) > 1 and self.num_envs == 1:
-                self._add_time_rows(tensors, shape[0])
-            elif len(shape) == 1:
-                row, env = self.memory_index, self.env_index
-                for name, value in tensors.items():
-                    self.tensors[name][row, env].copy_(value)
-                self.env_index += 1
-            else:
+        if len(shape) > 1 and shape[0] == self.num_envs:
+            row = self.memory_index
+            for name, value in tensors.items():
+                self.tensors[name][row].copy_(value)
+            self.memory_index += 1
+        elif len(shape) > 1 and shape[0] < self.num_envs:
+            start, stop = self.env_index, self.env_index + shape[0]
+            if stop > self.num_envs:
                 raise ValueError(
-                    f"Expected tensors of shape (num_envs={self.num_envs}, ...), (n < {self.num_envs}, ...), "
-                    f"(n, ...) with num_envs == 1, or a 1-D sample; got {tuple(shape)}"
+                    f"Cannot write {shape[0]} environment rows at env_index {self.env_index}: "
+                    f"only {self.num_envs - self.env_index} of num_envs={self.num_envs} slots are left in this step"
                 )
+            row = self.memory_index
+            for name, value in tensors.items():
+                self.tensors[name][row, start:stop].copy_(value)
+            self.env_index = stop
+        elif len(shape) > 1 and self.num_envs == 1:
+            self._add_time_rows(tensors, shape[0])
+        elif len(shape) == 1:
+            row, env = self.memory_index, self.env_index
+            for name, value in tensors.items():
+                self.tensors[name][row, env].copy_(value)
+            self.env_index += 1
+        else:
+            raise ValueError(
+                f"Expected tensors of shape (num_envs={self.num_envs}, ...), (n < {self.num_envs}, ...), "
+                f"(n, ...) with num_envs == 1, or a 1-D sample; got {tuple(shape)}"
+            )
         if self.env_index >= self.num_envs:
             self.env_index = 0
             self.memory_index += 1

@@ -14,6 +14,7 @@ from steprl.agents.torch._build import (
     build_preprocessor,
     build_scheduler,
     check_model_roles,
+    make_adam,
     require_model,
     unique_parameters,
 )
@@ -127,7 +128,7 @@ class PPO(Agent):
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: Any = None
         if self.value is not None:
-            self.optimizer = torch.optim.Adam(unique_parameters(self.policy, self.value), lr=self._learning_rate)
+            self.optimizer = make_adam(unique_parameters(self.policy, self.value), self._learning_rate)
             self.scheduler = build_scheduler(c["learning_rate_scheduler"], self.optimizer, c["learning_rate_scheduler_kwargs"])
             self.checkpoint_modules["optimizer"] = self.optimizer
             if self.scheduler is not None:

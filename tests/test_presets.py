@@ -1,0 +1,135 @@
+"""Tests for the presets of the ``steprl`` command and their loader."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+import gymnasium
+import pytest
+
+from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
+from steprl.memories.torch import RandomMemory
+from steprl.resources.preprocessors.torch import RunningStandardScaler
+from steprl.resources.schedulers.torch import KLAdaptiveLR
+from steprl.utils.mlp import MLPCategoricalPolicy, MLPGaussianPolicy, build_ppo_models
+from steprl.utils.presets import (
+    Preset,
+    PresetError,
+    available_agents,
+    available_envs,
+    load_preset,
+    parse_preset,
+    resolve_agent_cfg,
+)
+
+TUNED_ENVS = ["Acrobot-v1", "CartPole-v1", "Pendulum-v1"]
+
+
+def minimal_table(**agent: Any) -> dict[str, Any]:
+    """A valid ``[ppo]`` table with the given agent keys."""
+    return {
+        "ppo": {
+            "timesteps": 1000,
+            "num_envs": 2,
+            "eval_every": 100,
+            "network": {"hidden": [8], "activation": "tanh"},
+            "agent": agent,
+        }
+    }
+
+
+def build_agent(preset: Preset) -> PPO:
+    """A PPO constructed (and initialised) from ``preset`` on its environment's spaces."""
+    env = gymnasium.make(preset.env_id)
+    try:
+        observation_space, action_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    cfg = resolve_agent_cfg(preset, observation_space)
+    cfg["experiment"] = {"write_interval": 0, "checkpoint_interval": 0}
+    models = build_ppo_models(observation_space, action_space, "cpu", preset.network)
+    memory = RandomMemory(
+        memory_size=int(cfg.get("rollouts", PPO_DEFAULT_CONFIG["rollouts"])), num_envs=preset.num_envs, device="cpu"
+    )
+    agent = PPO(
+        models=models,
+        memory=memory,
+        cfg=cfg,
+        observation_space=observation_space,
+        action_space=action_space,
+        device="cpu",
+    )
+    agent.init(trainer_cfg={"timesteps": preset.timesteps // preset.num_envs})
+    return agent
+
+
+def test_preset_files_are_package_data() -> None:
+    names = sorted(p.name for p in (resources.files("steprl") / "presets").iterdir() if p.name.endswith(".toml"))
+    assert names == ["Acrobot-v1.toml", "CartPole-v1.toml", "Pendulum-v1.toml", "default.toml"]
+    assert available_envs() == TUNED_ENVS
+
+
+@pytest.mark.parametrize("env_id", TUNED_ENVS)
+def test_every_preset_parses_and_builds_a_ppo(env_id: str) -> None:
+    path = resources.files("steprl") / "presets" / f"{env_id}.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert available_agents(env_id) == sorted(data) == ["ppo"]
+    preset = load_preset(env_id, "ppo")
+    assert not preset.is_default and preset.timesteps >= preset.num_envs >= 1 and preset.eval_every >= 1
+    assert set(preset.agent_cfg) <= set(PPO_DEFAULT_CONFIG)
+    agent = build_agent(preset)
+    assert isinstance(agent.policy, MLPGaussianPolicy if env_id == "Pendulum-v1" else MLPCategoricalPolicy)
+    if preset.agent_cfg.get("learning_rate_scheduler") == "KLAdaptiveLR":
+        assert isinstance(agent.scheduler, KLAdaptiveLR)
+    if preset.agent_cfg.get("state_preprocessor"):
+        assert isinstance(agent._state_preprocessor, RunningStandardScaler)
+
+
+def test_unknown_env_uses_the_default_preset() -> None:
+    preset = load_preset("NoSuchEnv-v0", "ppo")
+    assert preset.is_default and preset.source.endswith("default.toml")
+    agent = build_agent(Preset(**{**preset.__dict__, "env_id": "MountainCarContinuous-v0"}))
+    assert isinstance(agent._value_preprocessor, RunningStandardScaler)
+
+
+def test_resolve_agent_cfg_replaces_names_and_fills_sizes() -> None:
+    space = gymnasium.spaces.Box(-1, 1, (3,))
+    preset = parse_preset(
+        minimal_table(state_preprocessor="RunningStandardScaler", learning_rate_scheduler="KLAdaptiveLR"), "X", "ppo"
+    )
+    cfg = resolve_agent_cfg(preset, space)
+    assert cfg["state_preprocessor"] is RunningStandardScaler and cfg["state_preprocessor_kwargs"] == {"size": space}
+    assert cfg["learning_rate_scheduler"] is KLAdaptiveLR
+    assert preset.agent_cfg["state_preprocessor"] == "RunningStandardScaler"  # the preset is not modified
+
+
+@pytest.mark.parametrize(
+    ("data", "agent", "message"),
+    [
+        (minimal_table(), "a2c", "has no 'a2c' table; available agents: ppo"),
+        ({"sac": minimal_table()["ppo"]}, "sac", "agent 'sac' is not supported"),
+        (minimal_table(learning_rate=1e-3, rolouts=8), "ppo", "unknown PPO key 'rolouts'. Did you mean 'rollouts'?"),
+        (
+            minimal_table(learning_rate_scheduler="CosineLR"),
+            "ppo",
+            "unknown learning_rate_scheduler 'CosineLR'; known names: KLAdaptiveLR",
+        ),
+        (minimal_table(state_preprocessor="Scaler"), "ppo", "unknown state_preprocessor 'Scaler'"),
+        (minimal_table(experiment={"write_interval": 1}), "ppo", "'experiment' cannot be set in a preset"),
+        ({"ppo": {**minimal_table()["ppo"], "timesteps": 0}}, "ppo", "'timesteps' must be a positive integer"),
+        ({"ppo": {k: v for k, v in minimal_table()["ppo"].items() if k != "network"}}, "ppo", "missing key(s) network"),
+        ({"ppo": {**minimal_table()["ppo"], "seed": 1}}, "ppo", "unknown key(s) seed"),
+        ({"ppo": {**minimal_table()["ppo"], "network": {"hidden": []}}}, "ppo", "needs 'hidden'"),
+    ],
+)
+def test_loader_errors_are_clear(data: dict[str, Any], agent: str, message: str) -> None:
+    with pytest.raises(PresetError) as info:
+        parse_preset(data, "Env-v0", agent, "test.toml")
+    assert message in str(info.value)
+
+
+def test_missing_agent_table_in_a_real_preset() -> None:
+    with pytest.raises(PresetError, match="CartPole-v1.*no 'sac' table; available agents: ppo"):
+        load_preset("CartPole-v1", "sac")
