@@ -8,6 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 
+class DefaultConfig(dict):
+    """A ``*_DEFAULT_CONFIG`` dict whose ``copy()`` is deep.
+
+    skrl scripts do ``cfg = PPO_DEFAULT_CONFIG.copy(); cfg["experiment"]["directory"] = ...``; with a plain dict
+    that edit would leak into the library-wide defaults (and into every later agent). Here it cannot.
+    """
+
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        return copy.deepcopy(dict(self))
+
+
 def closest_key(key: str, valid: list[str] | tuple[str, ...]) -> str | None:
     """The valid key closest to ``key`` (or ``None`` when nothing is close)."""
     matches = difflib.get_close_matches(str(key), [str(v) for v in valid], n=1, cutoff=0.5)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from steprl import config, logger
-from steprl.core.cfg import merge_config
+from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.loop import StepLoop, is_multi_agent_env
 from steprl.core.progress import ProgressBar, progress_disabled
 from steprl.core.scopes import generate_equally_spaced_scopes, normalize_agents
@@ -17,14 +17,14 @@ from steprl.core.scopes import generate_equally_spaced_scopes, normalize_agents
 __all__ = ["Trainer", "TRAINER_DEFAULT_CONFIG", "generate_equally_spaced_scopes"]
 
 # fmt: off
-TRAINER_DEFAULT_CONFIG: dict[str, Any] = {
+TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
     "timesteps": 100000,                # number of timesteps to train for
     "headless": False,                  # whether to use headless mode (no rendering)
     "disable_progressbar": False,       # whether to disable the progressbar (None: disabled when stdout is not a TTY)
     "close_environment_at_exit": True,  # whether to close the environment on normal program termination
     "environment_info": "episode",      # key used to get and log environment info
     "stochastic_evaluation": False,     # whether to use actions rather than (deterministic) mean actions during evaluation
-}
+})
 # fmt: on
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from steprl.core.cfg import DefaultConfig
 from steprl.trainers.torch.base import TRAINER_DEFAULT_CONFIG, Trainer
 
 # fmt: off
-MANUAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = {
+MANUAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
     "timesteps": 100000,                # number of timesteps to train for (progress bar total, schedules)
     "headless": False,                  # whether to use headless mode (no rendering)
     "disable_progressbar": False,       # whether to disable the progressbar (None: disabled when stdout is not a TTY)
     "close_environment_at_exit": True,  # whether to close the environment on normal program termination
     "environment_info": "episode",      # key used to get and log environment info
     "stochastic_evaluation": False,     # whether to use actions rather than (deterministic) mean actions during evaluation
-}
+})
 # fmt: on
 assert set(MANUAL_TRAINER_DEFAULT_CONFIG) == set(TRAINER_DEFAULT_CONFIG)
 

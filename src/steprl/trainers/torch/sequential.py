@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from steprl.core.cfg import DefaultConfig
 from steprl.trainers.torch.base import TRAINER_DEFAULT_CONFIG, Trainer
 
-SEQUENTIAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = dict(TRAINER_DEFAULT_CONFIG)
+SEQUENTIAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(TRAINER_DEFAULT_CONFIG)
 
 
 class SequentialTrainer(Trainer):

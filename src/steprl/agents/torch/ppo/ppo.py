@@ -21,11 +21,11 @@ from steprl.agents.torch._build import (
 from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS, Agent
 from steprl.agents.torch.gae import compute_gae
 from steprl.agents.torch.ppo.losses import ppo_loss
-from steprl.core.cfg import merge_config
+from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 
 # fmt: off
-PPO_DEFAULT_CONFIG: dict[str, Any] = {
+PPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
     "rollouts": 16,                 # number of rollouts before updating
     "learning_epochs": 8,           # number of learning epochs during each update
     "mini_batches": 2,              # number of mini batches during each learning epoch
@@ -61,7 +61,7 @@ PPO_DEFAULT_CONFIG: dict[str, Any] = {
     "mixed_precision": False,       # enable automatic mixed precision for higher performance
 
     "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-}
+})
 # fmt: on
 
 _ROLES = ("policy", "value")
