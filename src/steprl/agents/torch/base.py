@@ -220,7 +220,7 @@ class Agent:
             self.tracking_data["Reward / Instantaneous reward (mean)"].append(rewards.mean())
         new = self._episodes.harvest()
         if new:
-            returns = np.array([r for r, _ in self._episodes.returns])
+            returns = np.array(self._episodes.returns)
             lengths = np.array(list(self._episodes.lengths))
             for name, values in (("Reward / Total reward", returns), ("Episode / Total timesteps", lengths)):
                 self.tracking_data[f"{name} (max)"].append(float(values.max()))
