@@ -28,8 +28,8 @@ def test_training_episodes_are_written_to_tensorboard(tmp_path):
     trainer = ManualTrainer(env=wrap_env(counting_vec(3), verbose=False), agents=agent, cfg={"timesteps": 40, **QUIET})
     for t in range(40):
         trainer.train(timestep=t)
-    for _ in range(20):
-        trainer.eval()  # eval episodes must not appear in the training tags
+    for t in range(20):
+        trainer.eval(timestep=t, timesteps=20)  # eval episodes must not appear in the training tags
     agent.writer.flush()
     scalars = _scalars(tmp_path / "exp")
     # action 1 -> reward 2 per step; episode lengths 3, 4, 5 -> returns 6, 8, 10
@@ -39,6 +39,9 @@ def test_training_episodes_are_written_to_tensorboard(tmp_path):
     assert scalars["Reward / Instantaneous reward (mean)"] == pytest.approx([2.0] * 4)
     assert max(scalars["Episode / Total timesteps (max)"]) == 5.0
     assert len(scalars["Reward / Instantaneous reward (mean)"]) == 4  # every 10 steps, training only
+    # evaluation episodes (mean action 0 -> reward 1 per step) are logged under their own tags
+    assert sorted(scalars["Eval / Episode return"]) == sorted(trainer.episode_returns("eval"))
+    assert set(scalars["Eval / Episode return"]) == {3.0, 4.0, 5.0}
 
 
 def test_auto_intervals_from_trainer_timesteps(tmp_path):

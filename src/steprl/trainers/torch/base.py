@@ -66,6 +66,7 @@ class Trainer:
         self._loop = StepLoop(env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation)
         self._progress_disabled = progress_disabled(self.disable_progressbar, config.torch.rank)
         self._env_closed = False
+        self._eval_logged = 0
         if self.close_environment_at_exit:
             atexit.register(self._close_environment)
         for agent in agent_list:
@@ -104,6 +105,19 @@ class Trainer:
         tracker.harvest()
         return list(tracker.lengths)
 
+    def _log_eval_episodes(self, timestep: int) -> None:
+        """Write evaluation episodes completed since the last call to every agent's TensorBoard writer."""
+        tracker = self._loop.modes["eval"].episodes
+        tracker.harvest()
+        returns, lengths = list(tracker.returns), list(tracker.lengths)
+        for r, k in zip(returns[self._eval_logged :], lengths[self._eval_logged :]):
+            for agent in self._agent_list:
+                writer = getattr(agent, "writer", None)
+                if writer is not None:
+                    writer.add_scalar("Eval / Episode return", r, timestep)
+                    writer.add_scalar("Eval / Episode length", k, timestep)
+        self._eval_logged = len(returns)
+
     # ------------------------------------------------------------------ stepping
     def _run_step(self, mode: str, timestep: int | None, timesteps: int | None, own_bar: bool = True) -> tuple[Any, Any, Any, Any, Any]:
         state = self._loop.modes[mode]
@@ -118,6 +132,8 @@ class Trainer:
                 bar.close()
             bar = state.progress = ProgressBar(timesteps, mode, self._progress_disabled, initial=min(timestep, timesteps))
         result = self._loop.step(mode, timestep, timesteps)
+        if mode == "eval" and (not state.counter % 100 or timestep >= timesteps - 1):
+            self._log_eval_episodes(timestep)
         if own_bar and bar is not None:
             bar.update(1, state.episodes.mean_return)
             if timestep >= timesteps - 1:
@@ -141,6 +157,7 @@ class Trainer:
         state = loop.activate(mode)
         tracker = state.episodes
         tracker.clear()
+        self._eval_logged = 0
         num_envs = int(getattr(self.env, "num_envs", 1))
         targets = np.array([(num_episodes + i) // num_envs for i in range(num_envs)])
         counts = np.zeros(num_envs, dtype=np.int64)
