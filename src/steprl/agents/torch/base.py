@@ -79,6 +79,7 @@ class Agent:
         self.observation_space = observation_space
         self.action_space = action_space
         self.cfg: dict[str, Any] = dict(cfg) if cfg is not None else {}
+        config.torch.init_distributed()  # no-op unless launched by torchrun with WORLD_SIZE > 1
         self.device: torch.device = config.torch.parse_device(device) if device is not None else config.torch.device
 
         if isinstance(memory, (list, tuple)):
