@@ -280,3 +280,21 @@ def test_gymnasium_cartpole_integration():
     for t in range(50):
         trainer.train(timestep=t)
     assert len(trainer.episode_returns("train")) >= 2
+
+
+def test_separate_eval_trainer_does_not_disturb_training():
+    """A second trainer evaluating the same agent on its own env: no interrupt, training mode restored."""
+    agent = RecordingAgent()
+    agent.interrupts = 0
+    agent.interrupt_episodes = lambda: setattr(agent, "interrupts", agent.interrupts + 1)
+    train = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 100, **QUIET})
+    evaluate = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 100, **QUIET})
+    train.train()
+    evaluate.run_episodes(3)
+    evaluate.run_episodes(3)
+    assert agent.interrupts == 0 and agent.training is False
+    train.train()
+    assert agent.training is True and agent.transitions[-1]["training"] is True
+    assert agent.transitions[-1]["states"][0, 1] == 1  # the training episode continued
+    train.eval()
+    assert agent.interrupts == 1  # this trainer's own training episodes were abandoned

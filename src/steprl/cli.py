@@ -89,10 +89,9 @@ def _default_run_dir(env_id: str, agent: str) -> str:
 def _train_curve(trainer: Any, num_envs: int) -> tuple[list[int], list[float]]:
     """Training episode returns and the environment step at which each ended (sub-envs step in lockstep)."""
     returns = trainer.episode_returns("train")
-    tracker = trainer._loop.modes["train"].episodes
     per_env: dict[int, int] = {}
     steps: list[int] = []
-    for length, env_id in zip(tracker.lengths, tracker.env_ids):
+    for length, env_id in zip(trainer.episode_lengths("train"), trainer.episode_env_ids("train")):
         per_env[env_id] = per_env.get(env_id, 0) + int(length)
         steps.append(per_env[env_id] * num_envs)
     order = np.argsort(steps, kind="stable")
@@ -109,9 +108,8 @@ class _Evaluations:
         self.history: list[dict[str, float]] = []
 
     def __call__(self, step: int) -> None:
-        """Evaluate after ``step`` vector steps (the agent is put back into training mode afterwards)."""
+        """Evaluate after ``step`` vector steps (the training trainer switches the agent back to training mode)."""
         returns = self.trainer.run_episodes(self.episodes)
-        self.agent.set_running_mode("train")
         mean, std = float(np.mean(returns)), float(np.std(returns))
         self.history.append({"env_steps": step * self.num_envs, "mean": mean, "std": std})
         if self.agent.writer is not None:  # same x axis (trainer timesteps) as the agent's own scalars

@@ -95,26 +95,35 @@ class StepLoop:
         self._env_started = False
 
     # ------------------------------------------------------------------ mode handling
-    def activate(self, mode: str) -> ModeState:
-        """Switch to ``mode``; the other mode's episodes in progress are abandoned (fresh episodes start)."""
+    def activate(self, mode: str, fresh: bool = False) -> ModeState:
+        """Switch to ``mode`` (``fresh=True``: also restart its episodes when it is already active).
+
+        Leaving a mode abandons its episodes in progress; an abandoned training rollout is reported to the agents
+        (``interrupt_episodes``) so that its last stored step counts as truncated. Agents whose running mode was
+        changed elsewhere (e.g. by another trainer sharing them) are switched back.
+        """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if self.active_mode != mode:
-            previous = self.active_mode
-            if previous is not None:
-                old = self.modes[previous]
-                old.states = None
-                old.shared_states = None
-                old.episodes.reset()
-                if previous == "train":
-                    for agent in self.agents:
-                        hook = getattr(agent, "interrupt_episodes", None)
-                        if hook is not None:
-                            hook()
-            for agent in self.agents:
-                agent.set_running_mode(mode)
+        if self.active_mode != mode or fresh:
+            if self.active_mode is not None:
+                self._abandon(self.active_mode)
             self.active_mode = mode
+        training = mode == "train"
+        for agent in self.agents:
+            if getattr(agent, "training", None) is not training:
+                agent.set_running_mode(mode)
         return self.modes[mode]
+
+    def _abandon(self, mode: str) -> None:
+        state = self.modes[mode]
+        if mode == "train" and state.states is not None:
+            for agent in self.agents:
+                hook = getattr(agent, "interrupt_episodes", None)
+                if hook is not None:
+                    hook()
+        state.states = None
+        state.shared_states = None
+        state.episodes.reset()
 
     def start_episodes(self, state: ModeState) -> None:
         """Start fresh episodes in every sub-environment (the first time, a reset the user already did is reused)."""

@@ -105,6 +105,12 @@ class Trainer:
         tracker.harvest()
         return list(tracker.lengths)
 
+    def episode_env_ids(self, mode: str = "train") -> list[int]:
+        """Index of the sub-environment in which each completed episode of ``mode`` ran."""
+        tracker = self._loop.modes[mode].episodes
+        tracker.harvest()
+        return list(tracker.env_ids)
+
     def _log_eval_episodes(self, timestep: int) -> None:
         """Write evaluation episodes completed since the last call to every agent's TensorBoard writer."""
         tracker = self._loop.modes["eval"].episodes
@@ -153,8 +159,7 @@ class Trainer:
         if num_episodes < 1:
             raise ValueError(f"num_episodes must be >= 1, got {num_episodes}")
         loop = self._loop
-        loop.activate("train" if mode == "eval" else "eval")  # force fresh episodes in ``mode``
-        state = loop.activate(mode)
+        state = loop.activate(mode, fresh=True)
         tracker = state.episodes
         tracker.clear()
         self._eval_logged = 0
