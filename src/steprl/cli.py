@@ -32,6 +32,15 @@ class CLIError(Exception):
     """A usage error reported as ``steprl train: error: ...`` with exit code 2."""
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: …)`` only for options whose default is a value (``None`` means "from the preset")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``steprl`` argument parser (sub-command ``train``)."""
     parser = argparse.ArgumentParser(
@@ -46,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"use the generic default preset). Presets: {', '.join(available_envs())}. Step counts are environment "
             "steps over all sub-environments: the training loop runs timesteps // num_envs vector steps."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     train.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id")
     train.add_argument("--agent", default="ppo", choices=sorted(AGENT_CONFIGS), help="agent (a table of the preset)")
