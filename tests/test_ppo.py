@@ -180,3 +180,31 @@ def test_state_and_value_preprocessors_run():
         trainer.train()
     assert agent.checkpoint_modules["state_preprocessor"].current_count > 1
     assert "value_preprocessor" in agent.checkpoint_modules
+
+
+def test_memory_num_envs_must_match_the_agents_scope():
+    env = wrap_env(counting_vec(4), verbose=False)
+    agents = [build(env, rollouts=4), build(env, rollouts=4)]  # memories sized for 4 envs, scopes give 2 each
+    with pytest.raises(ValueError, match="num_envs=4 but agent 0 steps 2"):
+        ManualTrainer(env=env, agents=agents, cfg=QUIET)
+
+
+def test_simultaneous_ppo_agents_learn_on_their_own_envs():
+    env = wrap_env(gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync"), verbose=False)
+
+    def agent_for(num_envs):
+        models = {"policy": CategoricalPolicy(env.observation_space, env.action_space), "value": Value(env.observation_space)}
+        cfg = PPO_DEFAULT_CONFIG.copy()
+        cfg.update(rollouts=8, experiment=dict(NO_LOGS))
+        return PPO(models=models, memory=RandomMemory(8, num_envs), cfg=cfg,
+                   observation_space=env.observation_space, action_space=env.action_space)
+
+    a, b = agent_for(1), agent_for(3)
+    before = [p.clone() for p in a.policy.parameters()] + [p.clone() for p in b.policy.parameters()]
+    trainer = ManualTrainer(env=env, agents=[a, b], agents_scope=[1, 3], cfg={"timesteps": 16, **QUIET})
+    for t in range(16):
+        trainer.train(timestep=t)
+    after = list(a.policy.parameters()) + list(b.policy.parameters())
+    assert all(not torch.equal(x, y) for x, y in zip(before, after))
+    assert a.memory.get_tensor_by_name("states").shape[1] == 1 and b.memory.get_tensor_by_name("states").shape[1] == 3
+    assert torch.isfinite(b.memory.get_tensor_by_name("advantages")).all()

@@ -59,6 +59,14 @@ class Trainer:
         num_envs = int(getattr(env, "num_envs", 1))
         agent_list, sizes, ranges = normalize_agents(agents, agents_scope, num_envs)
         self._agent_list = agent_list
+        for i, (agent, size) in enumerate(zip(agent_list, sizes)):
+            memory = getattr(agent, "memory", None)
+            if memory is not None and getattr(memory, "num_envs", size) != size:
+                who = "the agent" if len(agent_list) == 1 else f"agent {i}"
+                raise ValueError(
+                    f"The memory of {who} was created with num_envs={memory.num_envs} but {who} steps {size} "
+                    f"environment(s): create it with RandomMemory(..., num_envs={size})"
+                )
         self.agents: Any = agent_list[0] if len(agent_list) == 1 else list(agent_list)
         self.agents_scope: list[Any] = [list(r) for r in ranges] if isinstance(agents, (list, tuple)) and len(agent_list) > 1 else []
         self.num_simultaneous_agents = len(agent_list)
