@@ -36,6 +36,7 @@ gathered = [torch.zeros_like(params) for _ in range(config.torch.world_size)]
 torch.distributed.all_gather(gathered, params)
 print(json.dumps({{"rank": config.torch.rank, "seed": seed, "same": all(torch.equal(g, gathered[0]) for g in gathered),
                   "write_interval": agent.write_interval, "checkpoint_interval": agent.checkpoint_interval}}))
+torch.distributed.barrier()
 torch.distributed.destroy_process_group()
 """
 

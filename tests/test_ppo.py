@@ -185,8 +185,10 @@ def test_state_and_value_preprocessors_run():
 def test_memory_num_envs_must_match_the_agents_scope():
     env = wrap_env(counting_vec(4), verbose=False)
     agents = [build(env, rollouts=4), build(env, rollouts=4)]  # memories sized for 4 envs, scopes give 2 each
+    trainer = ManualTrainer(env=env, agents=agents, cfg=QUIET)
+    trainer.eval()  # evaluation never touches the memories
     with pytest.raises(ValueError, match="num_envs=4 but agent 0 steps 2"):
-        ManualTrainer(env=env, agents=agents, cfg=QUIET)
+        trainer.train()
 
 
 def test_simultaneous_ppo_agents_learn_on_their_own_envs():

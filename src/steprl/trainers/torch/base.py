@@ -59,14 +59,8 @@ class Trainer:
         num_envs = int(getattr(env, "num_envs", 1))
         agent_list, sizes, ranges = normalize_agents(agents, agents_scope, num_envs)
         self._agent_list = agent_list
-        for i, (agent, size) in enumerate(zip(agent_list, sizes)):
-            memory = getattr(agent, "memory", None)
-            if memory is not None and getattr(memory, "num_envs", size) != size:
-                who = "the agent" if len(agent_list) == 1 else f"agent {i}"
-                raise ValueError(
-                    f"The memory of {who} was created with num_envs={memory.num_envs} but {who} steps {size} "
-                    f"environment(s): create it with RandomMemory(..., num_envs={size})"
-                )
+        self._scope_sizes = sizes
+        self._memories_checked = False
         self.agents: Any = agent_list[0] if len(agent_list) == 1 else list(agent_list)
         self.agents_scope: list[Any] = [list(r) for r in ranges] if isinstance(agents, (list, tuple)) and len(agent_list) > 1 else []
         self.num_simultaneous_agents = len(agent_list)
@@ -132,8 +126,22 @@ class Trainer:
                     writer.add_scalar("Eval / Episode length", k, timestep)
         self._eval_logged = len(returns)
 
+    def _check_memories(self) -> None:
+        """Before the first training step: each agent's memory must have one slot per environment it steps."""
+        for i, (agent, size) in enumerate(zip(self._agent_list, self._scope_sizes)):
+            memory = getattr(agent, "memory", None)
+            if memory is not None and getattr(memory, "num_envs", size) != size:
+                who = "the agent" if len(self._agent_list) == 1 else f"agent {i}"
+                raise ValueError(
+                    f"The memory of {who} was created with num_envs={memory.num_envs} but {who} steps {size} "
+                    f"environment(s) of this trainer: create it with RandomMemory(..., num_envs={size})"
+                )
+        self._memories_checked = True
+
     # ------------------------------------------------------------------ stepping
     def _run_step(self, mode: str, timestep: int | None, timesteps: int | None, own_bar: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+        if mode == "train" and not self._memories_checked:
+            self._check_memories()
         state = self._loop.modes[mode]
         if timestep is None:
             timestep = state.counter
