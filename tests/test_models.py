@@ -673,3 +673,19 @@ def test_atomic_save_leaves_no_partial_file(tmp_path: Any) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         policy.save(path, state_dict={"x": Unpicklable()})  # type: ignore[dict-item]
     assert path.read_bytes() == original and os.listdir(tmp_path) == ["p.pt"]
+
+
+def test_deepcopy_and_pickle_after_act_with_grad() -> None:
+    """Target networks are deep copies: the cached tensors of the last act (graph nodes) must not break that."""
+    import copy
+    import pickle
+
+    from models import GaussianPolicy
+
+    policy = GaussianPolicy(gymnasium.spaces.Box(-1, 1, (3,)), gymnasium.spaces.Box(-2, 2, (1,)))
+    policy.act({"states": torch.randn(4, 3)}, role="policy")  # grad enabled: cached tensors have a graph
+    clone = copy.deepcopy(policy)
+    pickle.loads(pickle.dumps(policy))
+    for a, b in zip(policy.parameters(), clone.parameters()):
+        assert torch.equal(a, b) and a is not b
+    assert policy._g_last is not None  # the original keeps its cache

@@ -198,6 +198,16 @@ class Model(torch.nn.Module):
         """Model specification (``{}``; RNN models return ``{"rnn": {"sequence_length": L, "sizes": [...]}}``)."""
         return {}
 
+    _LAST_ACT_ATTRIBUTES = ("_g_last", "_mg_last", "_c_last", "_m_last")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle/deepcopy state without the mixins' cached last-``act`` tensors (they may be non-leaf graph nodes)."""
+        state = super().__getstate__()
+        for key in self._LAST_ACT_ATTRIBUTES:
+            if key in state:
+                state[key] = None
+        return state
+
     def set_mode(self, mode: str) -> None:
         """``"train"`` → ``train(True)``; ``"eval"`` → ``train(False)``."""
         if mode == "train":
