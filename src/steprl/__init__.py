@@ -32,10 +32,25 @@ class _Formatter(logging.Formatter):
         return f"{color}[{record.name}:{record.levelname}] {record.getMessage()}{reset}"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (it may be replaced, e.g. by test capture, after import)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 logger = logging.getLogger("steprl")
 logger.setLevel(logging.DEBUG)
 if not logger.handlers:
-    _handler = logging.StreamHandler(sys.stderr)
+    _handler = _StderrHandler()
     _handler.setLevel(logging.DEBUG)
     _handler.setFormatter(_Formatter())
     logger.addHandler(_handler)
