@@ -298,3 +298,16 @@ def test_separate_eval_trainer_does_not_disturb_training():
     assert agent.transitions[-1]["states"][0, 1] == 1  # the training episode continued
     train.eval()
     assert agent.interrupts == 1  # this trainer's own training episodes were abandoned
+
+
+def test_steps_beyond_timesteps_open_no_new_bars():
+    trainer = ManualTrainer(env=make(), agents=RecordingAgent(), cfg={"timesteps": 3, **QUIET})
+    for _ in range(3):
+        trainer.train()
+    first = trainer._loop.modes["train"].progress
+    assert first.closed
+    for _ in range(3):
+        trainer.train()  # past cfg["timesteps"]: keeps stepping, no new progress bar
+    assert trainer._loop.modes["train"].progress is first
+    trainer.train(timestep=0)  # a new pass from 0 gets a fresh bar
+    assert trainer._loop.modes["train"].progress is not first

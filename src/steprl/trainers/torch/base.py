@@ -149,14 +149,14 @@ class Trainer:
             timesteps = self.timesteps
         state.counter = timestep + 1
         bar = state.progress
-        if own_bar and (bar is None or bar.closed or bar.total != timesteps):
+        if own_bar and timestep < timesteps and (bar is None or bar.closed or bar.total != timesteps):
             if bar is not None:
                 bar.close()
-            bar = state.progress = ProgressBar(timesteps, mode, self._progress_disabled, initial=min(timestep, timesteps))
+            bar = state.progress = ProgressBar(timesteps, mode, self._progress_disabled, initial=timestep)
         result = self._loop.step(mode, timestep, timesteps)
         if mode == "eval" and (not state.counter % 100 or timestep >= timesteps - 1):
             self._log_eval_episodes(timestep)
-        if own_bar and bar is not None:
+        if own_bar and bar is not None and not bar.closed:
             bar.update(1, state.episodes.mean_return)
             if timestep >= timesteps - 1:
                 bar.close()
