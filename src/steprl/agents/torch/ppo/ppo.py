@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -66,6 +67,7 @@ PPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
 
 _ROLES = ("policy", "value")
 _BATCH_NAMES = ("states", "actions", "log_prob", "values", "returns", "advantages")
+_NO_SAMPLES: Mapping[str, torch.Tensor] = MappingProxyType({})
 
 
 class PPO(Agent):
@@ -203,13 +205,20 @@ class PPO(Agent):
             return
         if self._rewards_shaper is not None:
             rewards = self._rewards_shaper(rewards, timestep, timesteps)
+        extra = self._transition_samples()
         self.memory.add_samples(
-            states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated
+            states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated,
+            **extra,
         )
         for memory in self.secondary_memories:
             memory.add_samples(
-                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated
+                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated,
+                **extra,
             )
+
+    def _transition_samples(self) -> Mapping[str, torch.Tensor]:
+        """Extra tensors stored with each training transition (none for PPO; PPO_RNN adds the hidden states)."""
+        return _NO_SAMPLES
 
     def post_interaction(self, timestep: int, timesteps: int) -> None:
         """Update every ``rollouts`` training steps, then the base bookkeeping."""
@@ -234,8 +243,11 @@ class PPO(Agent):
 
     # ------------------------------------------------------------------ learning
     @torch.no_grad()
-    def _prepare_rollout(self) -> None:
-        """Values, next values, old log-probs, returns and advantages of the whole rollout in one pass."""
+    def _evaluate_rollout(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(values, next_values, log_prob)`` of the stored rollout, each ``(T, N, 1)``, values in return scale.
+
+        One batched forward pass over ``states`` and ``next_states`` (PPO_RNN overrides it to feed stored hidden states).
+        """
         memory = self.memory
         t, n = memory.memory_size, memory.num_envs
         states = memory.get_tensor_by_name("states", keepdim=False)
@@ -247,8 +259,13 @@ class PPO(Agent):
             both_values = self.value.act({"states": processed}, role="value")[0].float()
             _, log_prob, _ = self.policy.act({"states": processed[:rows], "taken_actions": actions}, role="policy")
         both_values = self._value_preprocessor(both_values, inverse=True)
-        values = both_values[:rows].view(t, n, 1)
-        next_values = both_values[rows:].view(t, n, 1)
+        return both_values[:rows].view(t, n, 1), both_values[rows:].view(t, n, 1), log_prob.float().view(t, n, 1)
+
+    @torch.no_grad()
+    def _prepare_rollout(self) -> None:
+        """Values, next values, old log-probs, returns and advantages of the whole rollout."""
+        memory = self.memory
+        values, next_values, log_prob = self._evaluate_rollout()
         returns, advantages = compute_gae(
             memory.get_tensor_by_name("rewards"),
             values,
@@ -259,10 +276,17 @@ class PPO(Agent):
             self._lambda,
         )
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        memory.set_tensor_by_name("log_prob", log_prob.float().view(t, n, 1))
+        memory.set_tensor_by_name("log_prob", log_prob)
         memory.set_tensor_by_name("values", self._value_preprocessor(values, train=True))
         memory.set_tensor_by_name("returns", self._value_preprocessor(returns, train=False))
         memory.set_tensor_by_name("advantages", advantages)
+
+    def _minibatches(self) -> Iterator[tuple[list[torch.Tensor], dict[str, Any], dict[str, Any]]]:
+        """A fresh shuffle of the rollout: per minibatch the ``_BATCH_NAMES`` tensors and the extra policy / value
+        inputs (none for PPO; PPO_RNN adds the sequence-start hidden states and the episode-end masks).
+        """
+        for batch in self.memory.sample_all(names=_BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True):
+            yield batch, {}, {}
 
     def _update(self, timestep: int, timesteps: int) -> None:
         """Run ``learning_epochs`` passes of ``mini_batches`` clipped-surrogate steps over the rollout."""
@@ -273,13 +297,13 @@ class PPO(Agent):
         kl_per_epoch: list[torch.Tensor] = []
         for epoch in range(self._learning_epochs):
             kls: list[torch.Tensor] = []
-            batches = self.memory.sample_all(names=_BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True)
-            for states, actions, old_log_prob, old_values, returns, advantages in batches:
+            for batch, policy_inputs, value_inputs in self._minibatches():
+                states, actions, old_log_prob, old_values, returns, advantages = batch
                 with self._autocast():
                     states = self._state_preprocessor(states, train=not epoch)
-                    _, log_prob, _ = self.policy.act({"states": states, "taken_actions": actions}, role="policy")
+                    _, log_prob, _ = self.policy.act({"states": states, "taken_actions": actions, **policy_inputs}, role="policy")
                     entropy = self.policy.get_entropy(role="policy") if self._entropy_loss_scale else None
-                    predicted_values = self.value.act({"states": states}, role="value")[0]
+                    predicted_values = self.value.act({"states": states, **value_inputs}, role="value")[0]
                     loss, parts = ppo_loss(
                         log_prob,
                         old_log_prob,
