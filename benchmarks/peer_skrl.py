@@ -14,18 +14,12 @@ import time
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn as nn
 from skrl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
 from skrl.envs.wrappers.torch import wrap_env
 from skrl.memories.torch import RandomMemory
 from skrl.models.torch import CategoricalMixin, DeterministicMixin, Model
 from skrl.trainers.torch import SequentialTrainer
-
-NUM_ENVS = 8
-
-
-def mlp(inputs: int, outputs: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(inputs, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, outputs))
+from throughput import NUM_ENVS, mlp  # same networks and env count as the steprl benchmark
 
 
 class Policy(CategoricalMixin, Model):
