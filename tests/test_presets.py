@@ -119,9 +119,10 @@ def test_resolve_agent_cfg_replaces_names_and_fills_sizes() -> None:
         (minimal_table(state_preprocessor="Scaler"), "ppo", "unknown state_preprocessor 'Scaler'"),
         (minimal_table(experiment={"write_interval": 1}), "ppo", "'experiment' cannot be set in a preset"),
         ({"ppo": {**minimal_table()["ppo"], "timesteps": 0}}, "ppo", "'timesteps' must be a positive integer"),
-        ({"ppo": {k: v for k, v in minimal_table()["ppo"].items() if k != "network"}}, "ppo", "missing key(s) network"),
+        ({"ppo": {k: v for k, v in minimal_table()["ppo"].items() if k != "agent"}}, "ppo", "missing key(s) agent"),
         ({"ppo": {**minimal_table()["ppo"], "seed": 1}}, "ppo", "unknown key(s) seed"),
-        ({"ppo": {**minimal_table()["ppo"], "network": {"hidden": []}}}, "ppo", "needs 'hidden'"),
+        ({"ppo": {**minimal_table()["ppo"], "network": {"hidden": []}}}, "ppo", "'hidden' must be a non-empty list"),
+            ({"ppo": {**minimal_table()["ppo"], "memory_size": -3}}, "ppo", "'memory_size' must be a positive integer"),
     ],
 )
 def test_loader_errors_are_clear(data: dict[str, Any], agent: str, message: str) -> None:

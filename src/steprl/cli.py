@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from steprl import logger
-from steprl.utils.presets import AGENT_CONFIGS, Preset, PresetError, available_envs, load_preset, resolve_agent_cfg
+from steprl.utils.presets import Preset, PresetError, available_envs, load_preset, resolve_agent_cfg
+from steprl.utils.registry import AGENTS
 
 __all__ = ["build_parser", "main"]
 
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter,
     )
     train.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id")
-    train.add_argument("--agent", default="ppo", choices=sorted(AGENT_CONFIGS), help="agent (a table of the preset)")
+    train.add_argument("--agent", default="ppo", choices=list(AGENTS), help="agent (a table of the preset)")
     train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
     train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
     train.add_argument("--seed", type=int, default=42, help="random seed (evaluation environment: seed + 1000)")
@@ -131,11 +132,11 @@ class _Evaluations:
 
 
 def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> Any:
-    """The preset's agent with its MLP models, writing to ``run_dir`` (~100 TensorBoard points, ~10 checkpoints)."""
-    from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
+    """The preset's agent with its models and memory, writing to ``run_dir`` (~100 TensorBoard points, ~10
+    checkpoints)."""
     from steprl.memories.torch import RandomMemory
-    from steprl.utils.mlp import build_ppo_models
 
+    entry = AGENTS[preset.agent]
     cfg = resolve_agent_cfg(preset, env.observation_space)
     cfg["experiment"] = {
         "directory": os.path.dirname(run_dir),
@@ -143,15 +144,26 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> An
         "write_interval": max(1, vector_steps // 100),
         "checkpoint_interval": max(1, vector_steps // 10),
     }
-    rollouts = int(cfg.get("rollouts", PPO_DEFAULT_CONFIG["rollouts"]))
-    return PPO(
-        models=build_ppo_models(env.observation_space, env.action_space, env.device, preset.network),
-        memory=RandomMemory(memory_size=rollouts, num_envs=env.num_envs, device=env.device),
+    memory = None
+    if entry.memory == "rollout":
+        rollouts = int(cfg.get("rollouts", entry.default_config()["rollouts"]))
+        memory = RandomMemory(memory_size=rollouts, num_envs=env.num_envs, device=env.device)
+    elif entry.memory == "replay":
+        memory = RandomMemory(memory_size=preset.memory_size, num_envs=env.num_envs, device=env.device)
+    models = entry.build_models(env.observation_space, env.action_space, env.device, preset.network, env.num_envs)
+    return entry.agent_class()(
+        models=models,
+        memory=memory,
         cfg=cfg,
         observation_space=env.observation_space,
         action_space=env.action_space,
         device=env.device,
     )
+
+
+def _update_period(agent: Any, preset: Preset) -> int:
+    """Vector steps between two updates of a rollout-based agent (evaluations are aligned to them), else 1."""
+    return int(agent.cfg["rollouts"]) if AGENTS[preset.agent].memory == "rollout" else 1
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -193,7 +205,7 @@ def _train(args: argparse.Namespace) -> int:
     eval_env.reset(seed=args.seed + 1000)
 
     agent = _make_agent(preset, env, run_dir, vector_steps)
-    rollouts = int(agent.cfg["rollouts"])
+    rollouts = _update_period(agent, preset)
     trainer_cfg = {
         "timesteps": vector_steps,
         "headless": True,
@@ -202,7 +214,7 @@ def _train(args: argparse.Namespace) -> int:
     }
     trainer = ManualTrainer(env=env, agents=agent, cfg=trainer_cfg)
     evaluator = ManualTrainer(env=eval_env, agents=agent, cfg={**trainer_cfg, "disable_progressbar": True})
-    if vector_steps < rollouts:
+    if rollouts > 1 and vector_steps < rollouts:
         logger.warning(f"{vector_steps} vector steps are fewer than one rollout ({rollouts}): the agent will not learn")
 
     checkpoints = os.path.join(run_dir, "checkpoints")

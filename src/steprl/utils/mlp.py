@@ -20,7 +20,15 @@ from torch import nn
 
 from steprl.models.torch import CategoricalMixin, DeterministicMixin, GaussianMixin, Model
 
-__all__ = ["ACTIVATIONS", "MLPCategoricalPolicy", "MLPGaussianPolicy", "MLPValue", "build_mlp", "build_ppo_models"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLPCategoricalPolicy",
+    "MLPGaussianPolicy",
+    "MLPValue",
+    "build_mlp",
+    "build_ppo_models",
+    "mlp_layout",
+]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -103,16 +111,27 @@ class MLPValue(DeterministicMixin, Model):
         return self.net(inputs["states"].float()), {}
 
 
+def mlp_layout(network: Mapping[str, Any], hidden: Sequence[int] = (64, 64), activation: str = "tanh") -> tuple[list[int], str]:
+    """``(hidden sizes, activation name)`` of a preset's ``network`` table, with the given defaults."""
+    sizes = network.get("hidden", hidden)
+    if not isinstance(sizes, (list, tuple)) or not sizes or not all(isinstance(h, int) and h > 0 for h in sizes):
+        raise ValueError(f"network 'hidden' must be a non-empty list of positive layer sizes, got {sizes!r}")
+    name = str(network.get("activation", activation))
+    if name not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
+    return [int(h) for h in sizes], name
+
+
 def build_ppo_models(
-    observation_space: Any, action_space: Any, device: Any, network: Mapping[str, Any]
+    observation_space: Any, action_space: Any, device: Any, network: Mapping[str, Any], num_envs: int = 1
 ) -> dict[str, Model]:
     """Separate policy and value MLPs for ``action_space`` from a ``network`` table.
 
-    ``network`` keys: ``hidden`` (list of layer sizes), ``activation`` (name), and for Box actions the optional
-    ``initial_log_std`` (default 0.0) and ``clip_actions`` (default false: the environment clips).
+    ``network`` keys: ``hidden`` (list of layer sizes, default [64, 64]), ``activation`` (name, default tanh), and
+    for Box actions the optional ``initial_log_std`` (default 0.0) and ``clip_actions`` (default false: the
+    environment clips). ``num_envs`` is unused (the registry's builder signature).
     """
-    hidden = [int(h) for h in network["hidden"]]
-    activation = str(network["activation"])
+    hidden, activation = mlp_layout(network)
     if isinstance(action_space, gymnasium.spaces.Discrete):
         policy: Model = MLPCategoricalPolicy(observation_space, action_space, device, hidden, activation)
     elif isinstance(action_space, gymnasium.spaces.Box):

@@ -7,7 +7,7 @@ A preset file ``steprl/presets/<env id>.toml`` (``/`` in the id written as ``__`
     num_envs = 8            # sub-environments of the training vector env
     eval_every = 10_000     # environment steps between evaluations
 
-    [ppo.network]           # see steprl.utils.mlp.build_ppo_models
+    [ppo.network]           # optional: passed to the agent's model builder (see steprl.utils.registry)
     hidden = [64, 64]
     activation = "tanh"
 
@@ -15,21 +15,21 @@ A preset file ``steprl/presets/<env id>.toml`` (``/`` in the id written as ``__`
     rollouts = 32
     learning_rate_scheduler = "KLAdaptiveLR"
 
+Off-policy agents also take ``memory_size`` (replay capacity in vector steps, default 100_000).
 An environment without its own file uses ``default.toml`` (a generic preset; a warning is logged).
 """
 
 from __future__ import annotations
 
-import importlib
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from steprl.core.cfg import closest_key
+from steprl.utils.registry import AGENTS, import_path
 
 __all__ = [
-    "AGENT_CONFIGS",
     "CLASS_NAMES",
     "DEFAULT_PRESET",
     "Preset",
@@ -42,8 +42,6 @@ __all__ = [
 ]
 
 DEFAULT_PRESET = "default"
-# agent name -> (module, DEFAULT_CONFIG name): the keys an `[<agent>.agent]` table may hold
-AGENT_CONFIGS: dict[str, tuple[str, str]] = {"ppo": ("steprl.agents.torch.ppo", "PPO_DEFAULT_CONFIG")}
 # cfg key -> {name in a preset: "module:Class"}
 CLASS_NAMES: dict[str, dict[str, str]] = {
     "learning_rate_scheduler": {
@@ -55,7 +53,9 @@ CLASS_NAMES: dict[str, dict[str, str]] = {
     "state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
     "value_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
 }
-_REQUIRED = ("timesteps", "num_envs", "eval_every", "network", "agent")
+_REQUIRED = ("timesteps", "num_envs", "eval_every", "agent")
+_OPTIONAL = ("network", "memory_size")
+DEFAULT_MEMORY_SIZE = 100_000
 _NOT_IN_PRESETS = ("experiment", "rewards_shaper")  # set by the command / not expressible in TOML
 
 
@@ -75,6 +75,7 @@ class Preset:
     network: dict[str, Any]
     agent_cfg: dict[str, Any]
     source: str
+    memory_size: int = DEFAULT_MEMORY_SIZE
     is_default: bool = False
     agents_in_file: tuple[str, ...] = field(default=())
 
@@ -112,8 +113,7 @@ def available_agents(env_id: str) -> list[str]:
 
 
 def _default_config(agent: str) -> dict[str, Any]:
-    module, name = AGENT_CONFIGS[agent]
-    return getattr(importlib.import_module(module), name)
+    return AGENTS[agent].default_config()
 
 
 def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
@@ -141,24 +141,24 @@ def parse_preset(
         raise PresetError(
             f"The preset for {env_id} ({source}) has no '{agent}' table; available agents: {', '.join(sorted(data)) or 'none'}"
         )
-    if agent not in AGENT_CONFIGS:
-        raise PresetError(
-            f"{source}: agent '{agent}' is not supported by steprl; supported: {', '.join(AGENT_CONFIGS)}"
-        )
+    if agent not in AGENTS:
+        raise PresetError(f"{source}: agent '{agent}' is not supported by steprl; supported: {', '.join(AGENTS)}")
     table = data[agent]
     where = f"{source} [{agent}]"
     missing = [k for k in _REQUIRED if k not in table]
     if missing:
         raise PresetError(f"{where}: missing key(s) {', '.join(missing)} (required: {', '.join(_REQUIRED)})")
-    unknown = [k for k in table if k not in _REQUIRED]
+    unknown = [k for k in table if k not in _REQUIRED + _OPTIONAL]
     if unknown:
-        raise PresetError(f"{where}: unknown key(s) {', '.join(unknown)} (expected: {', '.join(_REQUIRED)})")
-    for key in ("timesteps", "num_envs", "eval_every"):
-        if not isinstance(table[key], int) or isinstance(table[key], bool) or table[key] < 1:
+        raise PresetError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (expected: {', '.join(_REQUIRED + _OPTIONAL)})"
+        )
+    for key in ("timesteps", "num_envs", "eval_every", "memory_size"):
+        if key in table and (not isinstance(table[key], int) or isinstance(table[key], bool) or table[key] < 1):
             raise PresetError(f"{where}: '{key}' must be a positive integer, got {table[key]!r}")
-    network = dict(table["network"])
-    if not isinstance(network.get("hidden"), list) or not network["hidden"] or "activation" not in network:
-        raise PresetError(f"{where}.network: needs 'hidden' (a non-empty list of layer sizes) and 'activation'")
+    network = dict(table.get("network", {}))
+    if "hidden" in network and (not isinstance(network["hidden"], list) or not network["hidden"]):
+        raise PresetError(f"{where}.network: 'hidden' must be a non-empty list of layer sizes")
     _check_agent_cfg(agent, dict(table["agent"]), f"{where}.agent")
     return Preset(
         env_id=env_id,
@@ -169,6 +169,7 @@ def parse_preset(
         network=network,
         agent_cfg=dict(table["agent"]),
         source=source,
+        memory_size=int(table.get("memory_size", DEFAULT_MEMORY_SIZE)),
         is_default=is_default,
         agents_in_file=tuple(sorted(data)),
     )
@@ -181,8 +182,7 @@ def load_preset(env_id: str, agent: str) -> Preset:
 
 
 def _import(path: str) -> Any:
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
+    return import_path(path)
 
 
 def resolve_agent_cfg(preset: Preset, observation_space: Any) -> dict[str, Any]:

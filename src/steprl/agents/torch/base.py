@@ -265,8 +265,17 @@ class Agent:
 
     def _checkpoint_dict(self, timestep: int | None) -> dict[str, Any]:
         data = {name: self._state_of(module) for name, module in self.checkpoint_modules.items()}
-        data[_META_KEY] = {"format": 1, "agent": type(self).__name__, "timestep": int(timestep or 0), "rng": _rng_state()}
+        meta = {"format": 1, "agent": type(self).__name__, "timestep": int(timestep or 0), "rng": _rng_state()}
+        meta.update(self._checkpoint_meta())
+        data[_META_KEY] = meta
         return data
+
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        """Extra plain values (ints, floats, tensors) a subclass stores in checkpoints (e.g. training-step counters)."""
+        return {}
+
+    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
+        """Restore what :meth:`_checkpoint_meta` stored (called by :meth:`load`)."""
 
     def write_checkpoint(self, timestep: int | None, timesteps: int | None) -> None:
         """Write ``checkpoints/agent_<timestep>.pt`` (or one file per module) atomically, plus a pending best model."""
@@ -323,6 +332,7 @@ class Agent:
             self.checkpoint_timestep = int(meta.get("timestep", 0))
             if "rng" in meta:
                 _set_rng_state(meta["rng"])
+            self._restore_meta(meta)
 
     def migrate(self, path: str, name_map: Mapping[str, str] | None = None, auto_mapping: bool = True, verbose: bool = False) -> bool:
         """Import an rl_games checkpoint into the models that support :meth:`Model.migrate`."""

@@ -276,6 +276,38 @@ class Memory:
 
     # persistence
 
+    def state_dict(self) -> dict[str, Any]:
+        """Tensors and write position (what an agent checkpoint stores to resume with this memory's contents)."""
+        return {
+            "tensors": {name: self.tensors[name] for name in self.get_tensor_names()},
+            "keep_dimensions": {name: self.tensors_keep_dimensions[name] for name in self.get_tensor_names()},
+            "position": [self.memory_index, self.env_index, int(self.filled)],
+            "shape": [self.memory_size, self.num_envs],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` (missing tensors are created; sizes must match → ``ValueError``)."""
+        if [int(v) for v in state["shape"]] != [self.memory_size, self.num_envs]:
+            raise ValueError(
+                f"Memory state has (memory_size, num_envs) = {tuple(state['shape'])}, "
+                f"this memory has {(self.memory_size, self.num_envs)}"
+            )
+        for name, tensor in state["tensors"].items():
+            keep = bool(state.get("keep_dimensions", {}).get(name, tensor.dim() > 3))
+            if name not in self.tensors:
+                tensor_shape = tuple(tensor.shape[2:])
+                self.create_tensor(name, tensor_shape if keep else int(np.prod(tensor_shape)), tensor.dtype, keep)
+            target = self.tensors[name]
+            if target.shape != tensor.shape or target.dtype != tensor.dtype:
+                raise ValueError(
+                    f"Memory tensor '{name}': stored {tuple(tensor.shape)} {tensor.dtype}, "
+                    f"memory has {tuple(target.shape)} {target.dtype}"
+                )
+            with torch.no_grad():
+                target.copy_(tensor)
+        self.memory_index, self.env_index, filled = (int(v) for v in state["position"])
+        self.filled = bool(filled)
+
     def save(self, directory: str = "", format: str = "pt") -> str:
         """Write ``<directory>/memories/<timestamp>_memory_<hex id>.<ext>`` atomically; return its path."""
         extension = serialization.normalize_format(format)

@@ -1,0 +1,214 @@
+"""Bookkeeping shared by the replay-based PyTorch agents (SAC, TD3, DDPG, DQN, DDQN).
+
+What lives here, so that each algorithm file holds only its losses and update order:
+
+- a training-step counter (``random_timesteps`` and ``learning_starts`` count training steps only: evaluation
+  steps, or a user's own timestep numbering, never shift them) that is stored in checkpoints;
+- the replay writes (training mode only; evaluation never touches the memory) of ``states``, ``actions``,
+  ``rewards``, ``next_states`` (the TRUE next observation, also for finished episodes), ``terminated`` and
+  ``truncated``: targets bootstrap through truncation and stop at termination;
+- ``gradient_steps`` updates per training step once ``learning_starts`` transitions are stored;
+- the optimizer step (mixed precision, gradient clipping, distributed gradient averaging) and optional replay
+  memory checkpointing (``cfg["checkpoint_memory"]``, a steprl addition).
+
+Subclasses implement ``_create_memory_tensors`` (only if they store more), ``_policy_act`` and ``_update_step``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from steprl import config
+from steprl.agents.torch._build import build_preprocessor, build_scheduler
+from steprl.agents.torch.base import Agent
+
+__all__ = ["OffPolicyAgent", "soft_update"]
+
+REPLAY_NAMES = ("states", "actions", "rewards", "next_states", "terminated", "truncated")
+
+
+def soft_update(target: nn.Module, source: nn.Module, polyak: float) -> None:
+    """``θ_target ← (1 - polyak)·θ_target + polyak·θ_source`` in place, without gradient (``polyak=1``: hard copy)."""
+    if hasattr(target, "update_parameters"):
+        target.update_parameters(source, polyak=polyak)
+        return
+    own, src = list(target.parameters()), list(source.parameters())
+    with torch.no_grad():
+        torch._foreach_lerp_(own, src, float(polyak))
+
+
+class OffPolicyAgent(Agent):
+    """Base of the replay-based agents (the config must already be merged with the algorithm's defaults)."""
+
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        memory: Any,
+        observation_space: Any,
+        action_space: Any,
+        device: str | torch.device | None,
+        cfg: Mapping[str, Any],
+    ) -> None:
+        super().__init__(models, memory, observation_space, action_space, device, cfg)
+        c = self.cfg
+        self._gradient_steps = int(c.get("gradient_steps", 1))
+        self._batch_size = int(c.get("batch_size", 1))
+        self._discount_factor = float(c["discount_factor"])
+        self._polyak = float(c.get("polyak", 1.0))
+        self._random_timesteps = int(c["random_timesteps"])
+        self._learning_starts = int(c["learning_starts"])
+        self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
+        self._rewards_shaper = c.get("rewards_shaper")
+        self._mixed_precision = bool(c.get("mixed_precision", False))
+        for key in ("gradient_steps", "batch_size"):
+            if key in c and int(c[key]) < 1:
+                raise ValueError(f"{type(self).__name__} cfg['{key}'] must be >= 1, got {c[key]}")
+        if not 0.0 <= self._polyak <= 1.0:
+            raise ValueError(f"{type(self).__name__} cfg['polyak'] must be in [0, 1], got {self._polyak}")
+        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
+
+        self._state_preprocessor = build_preprocessor(c.get("state_preprocessor"), c.get("state_preprocessor_kwargs"), self.device)
+        if c.get("state_preprocessor") is not None:
+            self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
+        if c.get("checkpoint_memory") and self.memory is not None:
+            self.checkpoint_modules["memory"] = self.memory
+        self.training_steps = 0  # training transitions recorded so far (checkpointed)
+
+    # ------------------------------------------------------------------ construction helpers
+    def _autocast(self) -> Any:
+        if not self._mixed_precision:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, enabled=True)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, name: str) -> Any:
+        """The configured learning-rate scheduler on ``optimizer``, registered in checkpoints as ``name``."""
+        scheduler = build_scheduler(self.cfg.get("learning_rate_scheduler"), optimizer, self.cfg.get("learning_rate_scheduler_kwargs"))
+        if scheduler is not None:
+            self.checkpoint_modules[name] = scheduler
+        return scheduler
+
+    def _broadcast(self, *models: Any) -> None:
+        """Distributed runs: start every rank from rank 0's parameters."""
+        if config.torch.is_distributed:
+            for model in models:
+                if model is not None:
+                    model.broadcast_parameters()
+
+    def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
+        """Resolve intervals and create the replay tensors."""
+        super().init(trainer_cfg)
+        self.set_mode("eval")
+        if self.memory is None:
+            return
+        for memory in [self.memory, *self.secondary_memories]:
+            self._create_memory_tensors(memory)
+
+    def _create_memory_tensors(self, memory: Any) -> None:
+        """``states``/``next_states`` (observation), ``actions``, ``rewards``, ``terminated``, ``truncated``."""
+        discrete = getattr(self.action_space, "n", None) is not None and not hasattr(self.action_space, "low")
+        memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
+        memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
+        memory.create_tensor(name="actions", size=self.action_space, dtype=torch.int64 if discrete else torch.float32)
+        memory.create_tensor(name="rewards", size=1, dtype=torch.float32)
+        memory.create_tensor(name="terminated", size=1, dtype=torch.bool)
+        memory.create_tensor(name="truncated", size=1, dtype=torch.bool)
+
+    # ------------------------------------------------------------------ interaction
+    def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        """Uniformly random actions during the first ``random_timesteps`` training steps, else ``_policy_act``."""
+        if self.training and self.training_steps < self._random_timesteps:
+            actions, _, outputs = self._random_policy().random_act({"states": states}, role="policy")
+            return actions, None, outputs if isinstance(outputs, dict) else {}
+        with self._autocast():
+            return self._policy_act(self._state_preprocessor(states), timestep, timesteps)
+
+    def _random_policy(self) -> Any:
+        """The model whose ``random_act`` samples the action space (the policy; DQN: the Q-network)."""
+        return self.models.get("policy")
+
+    def _policy_act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        raise NotImplementedError(f"{type(self).__name__} must implement _policy_act()")
+
+    def record_transition(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        next_states: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        infos: Any,
+        timestep: int,
+        timesteps: int,
+    ) -> None:
+        """Store the transition in the replay memory (training mode only)."""
+        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
+        if not self.training or self.memory is None:
+            return
+        if self._rewards_shaper is not None:
+            rewards = self._rewards_shaper(rewards, timestep, timesteps)
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.add_samples(
+                states=states, actions=actions, rewards=rewards, next_states=next_states, terminated=terminated, truncated=truncated
+            )
+
+    def post_interaction(self, timestep: int, timesteps: int) -> None:
+        """Count the training step; ``gradient_steps`` updates once more than ``learning_starts`` steps are stored."""
+        if self.training:
+            self.training_steps += 1
+            if self.memory is not None and self.training_steps > self._learning_starts and self._can_learn():
+                self.set_mode("train")
+                self._update(timestep, timesteps)
+                self.set_mode("eval")
+        super().post_interaction(timestep, timesteps)
+
+    def _can_learn(self) -> bool:
+        """Whether an update runs at this training step (DQN adds its ``update_interval``)."""
+        return True
+
+    # ------------------------------------------------------------------ learning
+    def _update(self, timestep: int, timesteps: int) -> None:
+        """``gradient_steps`` updates, each on a fresh batch of ``batch_size`` transitions."""
+        for _ in range(self._gradient_steps):
+            batch = self.memory.sample(names=REPLAY_NAMES, batch_size=self._batch_size)[0]
+            states, actions, rewards, next_states, terminated, truncated = batch
+            self._update_step(
+                self._state_preprocessor(states, train=True), actions, rewards, self._state_preprocessor(next_states), terminated
+            )
+            self._scaler.update()
+
+    def _update_step(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        next_states: torch.Tensor,
+        terminated: torch.Tensor,
+    ) -> None:
+        """One gradient step on a batch (``truncated`` is not needed: only termination stops the bootstrap)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update_step()")
+
+    def _optimize(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, models: Iterable[Any], params: list[torch.Tensor]) -> None:
+        """``zero_grad → backward → (all-reduce) → (clip) → step`` for ``loss`` with the mixed-precision scaler
+        (``_update`` calls ``scaler.update()`` once per gradient step, after every optimizer of that step)."""
+        optimizer.zero_grad(set_to_none=True)
+        self._scaler.scale(loss).backward()
+        if config.torch.is_distributed:
+            for model in models:
+                model.reduce_parameters()
+        if self._grad_norm_clip > 0:
+            self._scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
+        self._scaler.step(optimizer)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        return {"training_steps": self.training_steps}
+
+    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
+        self.training_steps = int(meta.get("training_steps", self.training_steps))
