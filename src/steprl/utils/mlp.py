@@ -24,6 +24,7 @@ __all__ = [
     "ACTIVATIONS",
     "MLPCategoricalPolicy",
     "MLPGaussianPolicy",
+    "MLPQFunction",
     "MLPValue",
     "build_mlp",
     "build_ppo_models",
@@ -109,6 +110,21 @@ class MLPValue(DeterministicMixin, Model):
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
         return self.net(inputs["states"].float()), {}
+
+
+class MLPQFunction(DeterministicMixin, Model):
+    """Action-value function ``Q(s, a)`` of a Box action space: an MLP over ``[states, taken_actions]``."""
+
+    def __init__(
+        self, observation_space: Any, action_space: Any, device: Any, hidden: Sequence[int], activation: str
+    ) -> None:
+        Model.__init__(self, observation_space, action_space, device)
+        DeterministicMixin.__init__(self, clip_actions=False)
+        self.net = build_mlp(self.num_observations + self.num_actions, hidden, 1, activation, head_gain=1.0)
+        self.to(self.device)
+
+    def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
+        return self.net(torch.cat([inputs["states"].float(), inputs["taken_actions"].float()], dim=-1)), {}
 
 
 def mlp_layout(network: Mapping[str, Any], hidden: Sequence[int] = (64, 64), activation: str = "tanh") -> tuple[list[int], str]:
