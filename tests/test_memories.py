@@ -350,3 +350,45 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: os.PathLike, monkeypatch:
     with pytest.raises(OSError, match="disk full"):
         memory.save(str(tmp_path), format="pt")
     assert os.listdir(os.path.join(tmp_path, "memories")) == []
+
+
+def test_state_dict_round_trip_restores_contents_and_position() -> None:
+    memory = RandomMemory(memory_size=4, num_envs=2)
+    memory.create_tensor("states", 3)
+    memory.create_tensor("actions", 1, dtype=torch.int64)
+    for step in range(5):  # wraps around once
+        memory.add_samples(states=torch.full((2, 3), float(step)), actions=torch.full((2, 1), step))
+    state = memory.state_dict()
+
+    fresh = RandomMemory(memory_size=4, num_envs=2)  # tensors are created from the state
+    fresh.load_state_dict(state)
+    assert fresh.filled and (fresh.memory_index, fresh.env_index) == (memory.memory_index, memory.env_index)
+    assert torch.equal(fresh.get_tensor_by_name("states"), memory.get_tensor_by_name("states"))
+    assert fresh.get_tensor_by_name("actions").dtype == torch.int64
+    assert fresh.create_tensor("states", 3) is False  # an agent's init() finds the tensor already there
+    fresh.add_samples(states=torch.full((2, 3), 9.0), actions=torch.zeros(2, 1, dtype=torch.int64))
+    assert torch.equal(fresh.get_tensor_by_name("states")[1], torch.full((2, 3), 9.0))
+
+
+def test_state_dict_survives_safe_checkpoint_load(tmp_path: os.PathLike) -> None:
+    from steprl.core.checkpoint import torch_load, torch_save
+
+    memory = RandomMemory(memory_size=3, num_envs=1)
+    memory.create_tensor("states", gymnasium.spaces.Box(-1, 1, (2, 2)), keep_dimensions=True)
+    memory.add_samples(states=torch.ones(1, 2, 2))
+    path = os.path.join(tmp_path, "memory.pt")
+    torch_save(memory.state_dict(), path)  # weights_only loading must accept it
+    fresh = RandomMemory(memory_size=3, num_envs=1)
+    fresh.load_state_dict(torch_load(path))
+    assert fresh.tensors_keep_dimensions["states"] and len(fresh) == 1
+
+
+def test_load_state_dict_rejects_other_sizes() -> None:
+    memory = RandomMemory(memory_size=4, num_envs=2)
+    memory.create_tensor("states", 3)
+    with pytest.raises(ValueError, match="memory_size, num_envs"):
+        RandomMemory(memory_size=5, num_envs=2).load_state_dict(memory.state_dict())
+    other = RandomMemory(memory_size=4, num_envs=2)
+    other.create_tensor("states", 2)
+    with pytest.raises(ValueError, match="'states'"):
+        other.load_state_dict(memory.state_dict())
