@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import torch
 
+from steprl import config
+
 
 @pytest.fixture(autouse=True)
-def _deterministic() -> None:
+def _deterministic() -> Iterator[None]:
+    """Same seeds, one thread, and the CPU as default device (tests marked ``cuda`` opt into the GPU)."""
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
     torch.set_num_threads(1)
+    previous = config.torch.device
+    config.torch.device = "cpu"
+    yield
+    config.torch.device = previous
 
 
 @pytest.fixture

@@ -39,7 +39,9 @@ def _rng_state() -> dict[str, Any]:
     """Python, NumPy and torch RNG states as tensors/plain values (loadable with ``weights_only=True``)."""
     np_state = np.random.get_state()
     py_state = random.getstate()
+    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else []
     return {
+        "cuda": cuda,
         "torch": torch.get_rng_state(),
         "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
         "numpy_pos": int(np_state[2]),
@@ -50,10 +52,14 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    keys = state["numpy_keys"].numpy().astype(np.uint32)
+    """Restore :func:`_rng_state` (tensors may have been mapped to a GPU by ``map_location``)."""
+    torch.set_rng_state(state["torch"].cpu())
+    cuda = [s.cpu() for s in state.get("cuda", [])]
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+    keys = state["numpy_keys"].cpu().numpy().astype(np.uint32)
     np.random.set_state(("MT19937", keys, state["numpy_pos"], state["numpy_gauss"][0], state["numpy_gauss"][1]))
-    random.setstate((3, tuple(int(v) for v in state["python"].tolist()), state["python_gauss"]))
+    random.setstate((3, tuple(int(v) for v in state["python"].cpu().tolist()), state["python_gauss"]))
 
 
 class Agent:
