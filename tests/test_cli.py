@@ -139,7 +139,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["--backend", "jax"], "--backend jax is not available yet"),
         (["--backend", "tf"], "invalid choice: 'tf'"),
-        (["--agent", "sac"], "invalid choice: 'sac'"),
+        (["--agent", "sacc"], "invalid choice: 'sacc'"),
         (["--timesteps", "0"], "--timesteps must be >= 1"),
         (["--eval-episodes", "0"], "--eval-episodes must be >= 1"),
         (["--eval-every", "-5"], "--eval-every must be >= 0"),
