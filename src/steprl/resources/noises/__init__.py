@@ -1,0 +1,1 @@
+"""Exploration noises for deterministic policies (``steprl.resources.noises.torch``)."""
