@@ -1,0 +1,244 @@
+"""Cross-entropy method (Rubinstein, 1999) for a categorical policy, as in skrl: imitate the elite episodes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import torch
+
+from steprl import config
+from steprl.agents.torch._build import build_preprocessor, build_scheduler, check_model_roles, make_adam, require_model
+from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS, Agent
+from steprl.agents.torch.cem.losses import cem_loss, select_elite
+from steprl.core.cfg import DefaultConfig, merge_config
+
+__all__ = ["CEM", "CEM_DEFAULT_CONFIG"]
+
+# fmt: off
+CEM_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
+    "rollouts": 16,                 # number of rollouts before updating
+    "percentile": 0.70,             # percentile to compute the reward bound [0, 1]
+
+    "discount_factor": 0.99,        # discount factor (gamma)
+
+    "learning_rate": 1e-2,                  # learning rate
+    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
+    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
+
+    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
+    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
+
+    "random_timesteps": 0,          # random exploration steps
+    "learning_starts": 0,           # learning starts after this many steps
+
+    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
+
+    "mixed_precision": False,       # enable automatic mixed precision for higher performance
+
+    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
+})
+# fmt: on
+
+_NAMES = ("states", "actions", "rewards", "terminated", "truncated")
+
+
+class _Carry(NamedTuple):
+    """Steps of episodes still running when a rollout ended, ordered by environment then time (``C`` rows)."""
+
+    env_ids: torch.Tensor  # (C,) int64
+    states: torch.Tensor  # (C, obs)
+    actions: torch.Tensor  # (C, 1) int64
+    rewards: torch.Tensor  # (C, 1)
+
+
+class CEM(Agent):
+    """Cross-entropy method: every ``rollouts`` training steps, one cross-entropy step on the elite (state, action) pairs.
+
+    Episodes are tracked per environment (each column of the rollout memory is one environment's time line).
+    Only *complete* episodes (ended by termination or truncation) are ranked, by their discounted return
+    ``sum_k γ^k·r_k`` from the episode's first step; the elite are those at or above the ``percentile`` quantile.
+    An episode still running when a rollout ends is not dropped: its steps are carried over (see
+    :attr:`carry`) and prepended to that environment's next rollout, so the episode is ranked, whole, in the
+    update after it ends. Episodes abandoned by the trainer (``interrupt_episodes``) are dropped. An update with
+    no complete episode only carries the steps over.
+
+    Models: ``policy`` (categorical). Memory: ``rollouts`` rows (``memory_size`` must equal ``rollouts``) of
+    ``states``, ``next_states``, ``actions`` (int64), ``rewards``, ``terminated``, ``truncated``. Checkpoint:
+    ``policy``, ``optimizer`` (+ ``state_preprocessor``, ``scheduler`` when configured).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        memory: Any = None,
+        observation_space: Any = None,
+        action_space: Any = None,
+        device: str | torch.device | None = None,
+        cfg: Mapping[str, Any] | None = None,
+    ) -> None:
+        cfg = merge_config(CEM_DEFAULT_CONFIG, cfg, where="CEM cfg")
+        check_model_roles(models, ("policy",), "CEM")
+        super().__init__(models, memory, observation_space, action_space, device, cfg)
+        self.policy = require_model(self.models, "policy", "CEM")
+        self.checkpoint_modules["policy"] = self.policy
+
+        c = self.cfg
+        self._rollouts = int(c["rollouts"])
+        self._percentile = float(c["percentile"])
+        self._discount_factor = float(c["discount_factor"])
+        self._learning_rate = float(c["learning_rate"])
+        self._random_timesteps = int(c["random_timesteps"])
+        self._learning_starts = int(c["learning_starts"])
+        self._rewards_shaper = c["rewards_shaper"]
+        self._mixed_precision = bool(c["mixed_precision"])
+        if self._rollouts < 1:
+            raise ValueError(f"CEM cfg['rollouts'] must be >= 1, got {c['rollouts']}")
+        if not 0.0 <= self._percentile <= 1.0:
+            raise ValueError(f"CEM cfg['percentile'] must be in [0, 1], got {c['percentile']}")
+        if not 0.0 <= self._discount_factor <= 1.0:
+            raise ValueError(f"CEM cfg['discount_factor'] must be in [0, 1], got {c['discount_factor']}")
+        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
+
+        if config.torch.is_distributed:
+            self.policy.broadcast_parameters()
+        self.optimizer = make_adam(list(self.policy.parameters()), self._learning_rate)
+        self.checkpoint_modules["optimizer"] = self.optimizer
+        self.scheduler = build_scheduler(c["learning_rate_scheduler"], self.optimizer, c["learning_rate_scheduler_kwargs"])
+        if self.scheduler is not None:
+            self.checkpoint_modules["scheduler"] = self.scheduler
+        self._state_preprocessor = build_preprocessor(c["state_preprocessor"], c["state_preprocessor_kwargs"], self.device)
+        if c["state_preprocessor"] is not None:
+            self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
+
+        self._rollout = 0  # training steps recorded in the current rollout cycle
+        self._cut_rows: list[int] = []  # memory rows after which the trainer abandoned the episodes
+        self.carry: _Carry | None = None  # unfinished episodes carried over to the next update
+
+    def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
+        """Create the memory tensors (memory size must equal ``rollouts``) and resolve intervals."""
+        super().init(trainer_cfg)
+        self.set_mode("eval")
+        if self.memory is None:
+            return
+        if self.memory.memory_size != self._rollouts:
+            raise ValueError(
+                f"CEM: memory_size ({self.memory.memory_size}) must equal cfg['rollouts'] ({self._rollouts}); "
+                f"use RandomMemory(memory_size={self._rollouts}, num_envs=...)"
+            )
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
+            memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
+            memory.create_tensor(name="actions", size=self.action_space, dtype=torch.int64)
+            memory.create_tensor(name="rewards", size=1, dtype=torch.float32)
+            memory.create_tensor(name="terminated", size=1, dtype=torch.bool)
+            memory.create_tensor(name="truncated", size=1, dtype=torch.bool)
+
+    # ------------------------------------------------------------------ interaction
+    def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        """Sample actions from the policy (uniformly at random while ``timestep < random_timesteps``)."""
+        inputs = {"states": self._state_preprocessor(states)}
+        if self.training and timestep < self._random_timesteps:
+            return self.policy.random_act(inputs, role="policy")
+        with torch.autocast(device_type=self.device.type, enabled=self._mixed_precision):
+            return self.policy.act(inputs, role="policy")
+
+    def record_transition(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        next_states: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        infos: Any,
+        timestep: int,
+        timesteps: int,
+    ) -> None:
+        """Store the transition (training mode only; evaluation never writes to memory)."""
+        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
+        if not self.training or self.memory is None:
+            return
+        if self._rewards_shaper is not None:
+            rewards = self._rewards_shaper(rewards, timestep, timesteps)
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.add_samples(
+                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated
+            )
+
+    def post_interaction(self, timestep: int, timesteps: int) -> None:
+        """Update every ``rollouts`` training steps (the policy learns from ``learning_starts`` on), then bookkeeping."""
+        if self.training and self.memory is not None:
+            self._rollout += 1
+            if not self._rollout % self._rollouts:
+                self.set_mode("train")
+                self._update(timestep, timesteps)
+                self.set_mode("eval")
+        super().post_interaction(timestep, timesteps)
+
+    def interrupt_episodes(self) -> None:
+        """The trainer abandoned the training episodes: they never complete, so they are dropped."""
+        if self.memory is None:
+            return
+        if self._rollout % self._rollouts:
+            self._cut_rows.append((self.memory.memory_index - 1) % self.memory.memory_size)
+        else:
+            self.carry = None
+
+    # ------------------------------------------------------------------ learning
+    def _stream(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The carried steps followed by the rollout, per environment: ``(env_ids, states, actions, rewards, dones,
+        cuts)`` with ``L`` rows ordered by environment then time."""
+        memory = self.memory
+        t, n = memory.memory_size, memory.num_envs
+        columns = {name: memory.get_tensor_by_name(name).transpose(0, 1).reshape(t * n, -1) for name in _NAMES}
+        device = columns["rewards"].device
+        env_ids = torch.arange(n, device=device).repeat_interleave(t)
+        dones = (columns["terminated"] | columns["truncated"]).view(-1)
+        cuts = torch.zeros(t, n, dtype=torch.bool, device=device)
+        if self._cut_rows:
+            cuts[self._cut_rows] = True
+        cuts = cuts.transpose(0, 1).reshape(-1)
+        states, actions, rewards = columns["states"], columns["actions"], columns["rewards"]
+        carry = self.carry
+        if carry is not None and carry.env_ids.numel():
+            env_ids = torch.cat([carry.env_ids, env_ids])
+            order = torch.sort(env_ids, stable=True).indices
+            env_ids = env_ids[order]
+            states = torch.cat([carry.states, states])[order]
+            actions = torch.cat([carry.actions, actions])[order]
+            rewards = torch.cat([carry.rewards, rewards])[order]
+            none = torch.zeros(carry.env_ids.numel(), dtype=torch.bool, device=device)
+            dones = torch.cat([none, dones])[order]
+            cuts = torch.cat([none, cuts])[order]
+        return env_ids, states, actions, rewards, dones, cuts
+
+    def _update(self, timestep: int, timesteps: int) -> None:
+        """Rank the complete episodes, take one cross-entropy step on the elite steps, carry the unfinished ones."""
+        env_ids, states, actions, rewards, dones, cuts = self._stream()
+        self._cut_rows = []
+        selection = select_elite(env_ids, rewards.view(-1), dones, cuts, self._discount_factor, self._percentile)
+        tail = selection.tail_steps
+        self.carry = _Carry(env_ids[tail], states[tail], actions[tail], rewards[tail])
+        if timestep < self._learning_starts or not bool(selection.elite.any()):
+            return
+        elite = selection.elite_steps
+        with torch.autocast(device_type=self.device.type, enabled=self._mixed_precision):
+            elite_states = self._state_preprocessor(states[elite], train=True)
+            _, log_prob, _ = self.policy.act({"states": elite_states, "taken_actions": actions[elite]}, role="policy")
+            loss = cem_loss(log_prob)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._scaler.scale(loss).backward()
+        if config.torch.is_distributed:
+            self.policy.reduce_parameters()
+        self._scaler.step(self.optimizer)
+        self._scaler.update()
+        if self.scheduler is not None:
+            self.scheduler.step()
+
+        if self.write_interval > 0:
+            self.track_data("Loss / Policy loss", loss.detach())
+            self.track_data("Coefficient / Return threshold", selection.threshold)
+            self.track_data("Coefficient / Mean discounted returns", selection.returns[selection.complete].mean())
+            if self.scheduler is not None:
+                self.track_data("Learning / Learning rate", self.optimizer.param_groups[0]["lr"])
