@@ -1,0 +1,227 @@
+"""Deep Q-Network (Mnih et al., 2015), with double DQN (van Hasselt et al., 2016) as a one-flag subclass."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from steprl.agents.torch._build import check_model_roles, make_adam, require_model
+from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS, Agent
+from steprl.agents.torch.dqn.losses import dqn_loss, dqn_targets
+from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
+from steprl.core.cfg import DefaultConfig, merge_config
+
+__all__ = ["DQN", "DQN_DEFAULT_CONFIG"]
+
+# fmt: off
+DQN_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
+    "gradient_steps": 1,            # gradient steps per update
+    "batch_size": 64,               # training batch size
+
+    "discount_factor": 0.99,        # discount factor (gamma)
+    "polyak": 0.005,                # soft update hyperparameter (tau); 1 = hard copy
+
+    "learning_rate": 1e-3,                  # learning rate
+    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
+    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
+
+    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
+    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
+
+    "random_timesteps": 0,          # random exploration steps (training steps)
+    "learning_starts": 0,           # learning starts after this many training steps
+
+    "update_interval": 1,           # training steps between updates (each of gradient_steps steps)
+    "target_update_interval": 10,   # training steps between (polyak) target network updates
+
+    "exploration": {
+        "initial_epsilon": 1.0,     # initial epsilon for epsilon-greedy exploration
+        "final_epsilon": 0.05,      # final epsilon for epsilon-greedy exploration
+        "timesteps": 1000,          # epsilon decay time constant: eps = final + (initial - final) * exp(-t / timesteps)
+    },
+
+    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
+
+    "mixed_precision": False,       # enable automatic mixed precision for higher performance
+
+    "checkpoint_memory": False,     # steprl: also store the replay memory in checkpoints (to resume training exactly)
+
+    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
+})
+# fmt: on
+
+_ROLES = ("q_network", "target_q_network")
+
+
+class DQN(OffPolicyAgent):
+    """Deep Q-Network: epsilon-greedy over ``q_network``, TD targets from ``target_q_network``.
+
+    - ``act``: greedy ``argmax_a Q(s, a)`` replaced, per environment, by a uniform random action with probability
+      ``epsilon = final + (initial - final)·exp(-t / exploration.timesteps)`` (``t``: training steps so far; falsy
+      ``exploration.timesteps``: always greedy). Evaluation is always greedy; ``outputs["mean_actions"]`` holds
+      the greedy actions (what deterministic evaluation uses) and ``outputs["q_values"]`` the action values.
+    - Updates: every ``update_interval`` training steps once more than ``learning_starts`` are stored,
+      ``gradient_steps`` MSE steps on fresh batches.
+    - Target network: ``θ' ← (1 - polyak)·θ' + polyak·θ`` every ``target_update_interval`` training steps (once
+      learning has started, whether or not the step has gradient steps), before that step's gradient steps
+      (Stable-Baselines3's order); ``polyak = 1`` copies.
+    """
+
+    _NAME = "DQN"
+    _DEFAULTS: Mapping[str, Any] = DQN_DEFAULT_CONFIG
+    _DOUBLE = False  # double DQN: the online network picks the next action, the target network evaluates it
+
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        memory: Any = None,
+        observation_space: Any = None,
+        action_space: Any = None,
+        device: str | torch.device | None = None,
+        cfg: Mapping[str, Any] | None = None,
+    ) -> None:
+        name = self._NAME
+        cfg = merge_config(self._DEFAULTS, cfg, where=f"{name} cfg")
+        check_model_roles(models, _ROLES, name)
+        super().__init__(models, memory, observation_space, action_space, device, cfg)
+
+        self.q_network = require_model(self.models, "q_network", name)
+        self.target_q_network = self.models.get("target_q_network")
+        self.checkpoint_modules["q_network"] = self.q_network
+        if self.target_q_network is not None:  # absent only for evaluation-only use
+            self.checkpoint_modules["target_q_network"] = self.target_q_network
+
+        c = self.cfg
+        self._learning_rate = float(c["learning_rate"])
+        self._update_interval = int(c["update_interval"])
+        self._target_update_interval = int(c["target_update_interval"])
+        exploration = c["exploration"]
+        self._initial_epsilon = float(exploration["initial_epsilon"])
+        self._final_epsilon = float(exploration["final_epsilon"])
+        self._exploration_timesteps = float(exploration["timesteps"] or 0)
+        for key in ("update_interval", "target_update_interval"):
+            if int(c[key]) < 1:
+                raise ValueError(f"{name} cfg['{key}'] must be >= 1, got {c[key]}")
+        for key in ("initial_epsilon", "final_epsilon"):
+            if not 0.0 <= float(exploration[key]) <= 1.0:
+                raise ValueError(f"{name} cfg['exploration']['{key}'] must be in [0, 1], got {exploration[key]}")
+        if self._exploration_timesteps < 0:
+            raise ValueError(f"{name} cfg['exploration']['timesteps'] must be >= 0 or None, got {exploration['timesteps']}")
+
+        self._broadcast(self.q_network)
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+        if self.target_q_network is not None:
+            self.target_q_network.freeze_parameters(True)
+            soft_update(self.target_q_network, self.q_network, 1.0)
+            self.optimizer = make_adam(list(self.q_network.parameters()), self._learning_rate)
+            self.checkpoint_modules["optimizer"] = self.optimizer
+            self.scheduler = self._scheduler(self.optimizer, "scheduler")
+        self._metrics: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss, targets) per gradient step of an update
+
+    def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
+        """Create the replay tensors (a memory needs the ``target_q_network`` to learn)."""
+        if self.memory is not None and self.target_q_network is None:
+            raise ValueError(
+                f"{self._NAME} requires a 'target_q_network' model to learn (a memory was given): "
+                "pass models={'target_q_network': ...}"
+            )
+        super().init(trainer_cfg)
+
+    def _create_memory_tensors(self, memory: Any) -> None:
+        """``states``/``next_states``, ``actions`` (one int64 action index), ``rewards``, ``terminated``, ``truncated``."""
+        memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
+        memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
+        memory.create_tensor(name="actions", size=1, dtype=torch.int64)
+        memory.create_tensor(name="rewards", size=1, dtype=torch.float32)
+        memory.create_tensor(name="terminated", size=1, dtype=torch.bool)
+        memory.create_tensor(name="truncated", size=1, dtype=torch.bool)
+
+    # ------------------------------------------------------------------ interaction
+    def epsilon(self) -> float:
+        """The exploration rate of the next training step (0 when ``exploration.timesteps`` is falsy)."""
+        if not self._exploration_timesteps:
+            return 0.0
+        decay = math.exp(-self.training_steps / self._exploration_timesteps)
+        return self._final_epsilon + (self._initial_epsilon - self._final_epsilon) * decay
+
+    def _random_policy(self) -> Any:
+        return self.q_network
+
+    def _policy_act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        """Epsilon-greedy in training, greedy in evaluation; actions ``(N, 1)`` int64 (no host sync)."""
+        q_values, _, outputs = self.q_network.act({"states": states}, role="q_network")
+        greedy = q_values.argmax(dim=-1, keepdim=True)
+        outputs = dict(outputs) if isinstance(outputs, Mapping) else {}
+        outputs["q_values"] = q_values
+        outputs["mean_actions"] = greedy
+        if not self.training:
+            return greedy, None, outputs
+        epsilon = self.epsilon()
+        if self.write_interval > 0:
+            self.track_data("Exploration / Exploration epsilon", torch.tensor(epsilon))
+        if epsilon <= 0.0:
+            return greedy, None, outputs
+        rows = greedy.shape[0]
+        explore = torch.rand(rows, 1, device=greedy.device) < epsilon
+        random_actions = torch.randint(q_values.shape[-1], (rows, 1), device=greedy.device)
+        return torch.where(explore, random_actions, greedy), None, outputs
+
+    def _can_learn(self) -> bool:
+        return not self.training_steps % self._update_interval
+
+    def post_interaction(self, timestep: int, timesteps: int) -> None:
+        """Count the training step; once more than ``learning_starts`` are stored, the target update (every
+        ``target_update_interval`` steps) and then the update (every ``update_interval`` steps); then the base
+        bookkeeping. The models stay in evaluation mode during updates (API.md §4.5: no mode switch for DQN)."""
+        if self.training:
+            self.training_steps += 1
+            learning = self.memory is not None and self.target_q_network is not None
+            if learning and self.training_steps > self._learning_starts:
+                if not self.training_steps % self._target_update_interval:
+                    soft_update(self.target_q_network, self.q_network, self._polyak)
+                if self._can_learn():
+                    self._update(timestep, timesteps)
+        Agent.post_interaction(self, timestep, timesteps)
+
+    # ------------------------------------------------------------------ learning
+    def _update(self, timestep: int, timesteps: int) -> None:
+        """``gradient_steps`` gradient steps, then the scheduler step and the tracking data (mean over the steps)."""
+        self._metrics.clear()
+        super()._update(timestep, timesteps)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        if self.write_interval > 0 and self._metrics:
+            losses = torch.stack([loss for loss, _ in self._metrics])
+            targets = torch.cat([t for _, t in self._metrics])
+            self.track_data("Loss / Q-network loss", losses.mean())
+            self.track_data("Target / Target (max)", targets.max())
+            self.track_data("Target / Target (min)", targets.min())
+            self.track_data("Target / Target (mean)", targets.mean())
+            self.track_data("Learning / Learning rate", self.optimizer.param_groups[0]["lr"])
+        self._metrics.clear()
+
+    def _update_step(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        next_states: torch.Tensor,
+        terminated: torch.Tensor,
+    ) -> None:
+        """One MSE step of the online Q-network towards the (double) DQN targets."""
+        assert self.optimizer is not None and self.target_q_network is not None
+        with torch.no_grad(), self._autocast():
+            next_target_q = self.target_q_network.act({"states": next_states}, role="target_q_network")[0]
+            next_online_q = self.q_network.act({"states": next_states}, role="q_network")[0] if self._DOUBLE else None
+            targets = dqn_targets(rewards, terminated, next_target_q.float(), self._discount_factor,
+                                  None if next_online_q is None else next_online_q.float())
+        with self._autocast():
+            q_values = self.q_network.act({"states": states}, role="q_network")[0]
+            loss = dqn_loss(q_values.float(), actions, targets)
+        self._optimize(self.optimizer, loss, [self.q_network], self.optimizer.param_groups[0]["params"])
+        if self.write_interval > 0:
+            self._metrics.append((loss.detach(), targets))
