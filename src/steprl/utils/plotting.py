@@ -30,8 +30,17 @@ def plot_learning_curve(
     train_returns: Sequence[float] = (),
     window: int = 20,
 ) -> None:
-    """Save a PNG of the evaluation mean ± std and the smoothed training returns versus environment steps."""
-    import matplotlib
+    """Save a PNG of the evaluation mean ± std and the smoothed training returns versus environment steps.
+
+    Without matplotlib (not in the base install: ``pip install steprl[plot]``) a warning is logged instead.
+    """
+    try:
+        import matplotlib
+    except ImportError:
+        from steprl import logger
+
+        logger.warning(f"matplotlib is not installed (pip install matplotlib): {path} is not written")
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import gymnasium
@@ -16,7 +16,6 @@ from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, sac_entropy_loss, sac_policy_loss
 from steprl.core.cfg import DefaultConfig, merge_config
-from steprl.models.torch import Model
 
 __all__ = ["SAC", "SAC_DEFAULT_CONFIG"]
 
@@ -66,24 +65,6 @@ def default_target_entropy(action_space: Any) -> float:
     if isinstance(action_space, gymnasium.spaces.Discrete):
         return -float(action_space.n)
     return 0.0
-
-
-def _plain_mode_modules(models: Iterable[Any]) -> tuple[list[nn.Module], list[Any]]:
-    """``(submodules whose mode is a plain flag, models to switch with their own set_mode)``."""
-    plain: list[nn.Module] = []
-    custom: list[Any] = []
-    for model in models:
-        if model is None:
-            continue
-        modules = list(model.modules())
-        overridden = type(model).set_mode is not Model.set_mode or any(
-            type(m).train is not nn.Module.train for m in modules
-        )
-        if overridden:
-            custom.append(model)
-        else:
-            plain.extend(modules)
-    return plain, custom
 
 
 class LogEntropyCoefficient(nn.Module):
@@ -163,7 +144,6 @@ class SAC(OffPolicyAgent):
         self._policy_params: list[torch.Tensor] = []
         self._critic_params: list[torch.Tensor] = []
         self._target_params: list[torch.Tensor] = []
-        self._mode_modules: tuple[list[nn.Module], list[Any]] | None = None
         if all(self.models.get(role) is not None for role in _ROLES):
             self._policy_params = list(self.policy.parameters())
             self._critic_params = [*self.critic_1.parameters(), *self.critic_2.parameters()]
@@ -195,25 +175,6 @@ class SAC(OffPolicyAgent):
                 f"SAC requires the {', '.join(repr(r) for r in missing)} model(s) to learn (a memory was given)"
             )
         super().init(trainer_cfg)
-
-    def set_mode(self, mode: str) -> None:
-        """``model.set_mode(mode)`` on every model, fast.
-
-        The mode switches around every update step. ``nn.Module.train`` walks and ``__setattr__``-s every submodule
-        of all five models (hundreds of microseconds, as much as a small update step on a CPU); when neither a
-        model's ``set_mode`` nor any submodule's ``train`` is overridden, setting the ``training`` flags of the
-        cached submodule list directly is equivalent.
-        """
-        if mode not in ("train", "eval"):
-            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
-        if self._mode_modules is None:
-            self._mode_modules = _plain_mode_modules(self.models.values())
-        plain, custom = self._mode_modules
-        training = mode == "train"
-        for module in plain:
-            module.__dict__["training"] = training
-        for model in custom:
-            model.set_mode(mode)
 
     # ------------------------------------------------------------------ interaction
     def _policy_act(
