@@ -39,7 +39,7 @@ def test_agent_trains_on_cuda(env_id: str, agent: str, mixed_precision: bool, tm
         if key in agent_cfg:
             agent_cfg[key] = min(int(agent_cfg[key]), 8)
     preset = dataclasses.replace(preset, agent_cfg=agent_cfg, memory_size=min(preset.memory_size, 1000))
-    env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync"), verbose=False)
+    env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync", **preset.env_kwargs), verbose=False)
     assert env.device.type == "cuda"
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
     trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})

@@ -85,7 +85,7 @@ def test_every_preset_table_builds_its_agent_and_trains(env_id: str, agent: str,
     preset = load_preset(env_id, agent)
     assert not preset.is_default and preset.timesteps >= preset.num_envs >= 1 and preset.eval_every >= 1
     assert set(preset.agent_cfg) <= set(AGENTS[agent].default_config())
-    env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync"), verbose=False)
+    env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync", **preset.env_kwargs), verbose=False)
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
     assert isinstance(built, AGENTS[agent].agent_class())
     trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})

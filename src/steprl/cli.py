@@ -196,10 +196,11 @@ def _train(args: argparse.Namespace) -> int:
     render = {"render_mode": "human"} if args.render else {}
     try:
         env = wrap_env(
-            gymnasium.make_vec(args.env, num_envs=num_envs, vectorization_mode="sync", **render), verbose=False
+            gymnasium.make_vec(args.env, num_envs=num_envs, vectorization_mode="sync", **preset.env_kwargs, **render),
+            verbose=False,
         )
-        eval_env = wrap_env(gymnasium.make(args.env), verbose=False)
-    except gymnasium.error.Error as exc:
+        eval_env = wrap_env(gymnasium.make(args.env, **preset.env_kwargs), verbose=False)
+    except (gymnasium.error.Error, TypeError) as exc:  # TypeError: an env_kwargs key the environment does not take
         raise CLIError(f"cannot create environment {args.env!r}: {exc}") from exc
     env.reset(seed=args.seed)
     eval_env.reset(seed=args.seed + 1000)
@@ -259,6 +260,7 @@ def _train(args: argparse.Namespace) -> int:
         "backend": args.backend,
         "seed": args.seed,
         "preset": preset.source,
+        "env_kwargs": preset.env_kwargs,
         "timesteps": env_steps,
         "num_envs": num_envs,
         "eval_episodes": args.eval_episodes,

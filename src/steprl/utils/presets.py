@@ -15,7 +15,11 @@ A preset file ``steprl/presets/<env id>.toml`` (``/`` in the id written as ``__`
     rollouts = 32
     learning_rate_scheduler = "KLAdaptiveLR"
 
-Off-policy agents also take ``memory_size`` (replay capacity in vector steps, default 100_000).
+Off-policy agents also take ``memory_size`` (replay capacity in vector steps, default 100_000). An optional
+``[<agent>.env_kwargs]`` table holds keyword arguments of ``gymnasium.make`` for the training and evaluation
+environments (e.g. ``is_slippery = false`` for FrozenLake-v1).
+Noises (TD3/DDPG ``exploration.noise``, TD3 ``smooth_regularization_noise``) are inline tables naming a class of
+``NOISE_NAMES`` and its arguments: ``noise = { class = "GaussianNoise", mean = 0.0, std = 0.1 }``.
 An environment without its own file uses ``default.toml`` (a generic preset; a warning is logged).
 """
 
@@ -32,6 +36,7 @@ from steprl.utils.registry import AGENTS, import_path
 __all__ = [
     "CLASS_NAMES",
     "DEFAULT_PRESET",
+    "NOISE_NAMES",
     "Preset",
     "PresetError",
     "available_agents",
@@ -53,8 +58,16 @@ CLASS_NAMES: dict[str, dict[str, str]] = {
     "state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
     "value_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
 }
+# noise classes (TD3/DDPG ``exploration.noise`` and ``smooth_regularization_noise``): a preset writes a noise as an
+# inline table naming the class and its keyword arguments, e.g. ``noise = { class = "GaussianNoise", std = 0.1 }``;
+# resolve_agent_cfg instantiates it (on the default device), so the agent receives a noise object as usual
+NOISE_NAMES: dict[str, str] = {
+    "GaussianNoise": "steprl.resources.noises.torch:GaussianNoise",
+    "OrnsteinUhlenbeckNoise": "steprl.resources.noises.torch:OrnsteinUhlenbeckNoise",
+}
+_NOISE_KEYS: tuple[tuple[str, ...], ...] = (("exploration", "noise"), ("smooth_regularization_noise",))
 _REQUIRED = ("timesteps", "num_envs", "eval_every", "agent")
-_OPTIONAL = ("network", "memory_size")
+_OPTIONAL = ("network", "memory_size", "env_kwargs")
 DEFAULT_MEMORY_SIZE = 100_000
 _NOT_IN_PRESETS = ("experiment", "rewards_shaper")  # set by the command / not expressible in TOML
 
@@ -77,6 +90,7 @@ class Preset:
     source: str
     memory_size: int = DEFAULT_MEMORY_SIZE
     is_default: bool = False
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
     agents_in_file: tuple[str, ...] = field(default=())
 
 
@@ -131,6 +145,27 @@ def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
         names = CLASS_NAMES.get(key)
         if names is not None and value is not None and value not in names:
             raise PresetError(f"{where}: unknown {key} {value!r}; known names: {', '.join(names)}")
+    for path in _NOISE_KEYS:
+        _check_noise_table(_get_path(cfg, path), f"{where}.{'.'.join(path)}")
+
+
+def _get_path(cfg: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = cfg
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _check_noise_table(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict) or value.get("class") not in NOISE_NAMES:
+        raise PresetError(
+            f"{where}: a noise is written as a table naming its class and arguments, e.g. "
+            f'{{ class = "GaussianNoise", mean = 0.0, std = 0.1 }}; known classes: {", ".join(NOISE_NAMES)}; got {value!r}'
+        )
 
 
 def parse_preset(
@@ -157,6 +192,9 @@ def parse_preset(
         if key in table and (not isinstance(table[key], int) or isinstance(table[key], bool) or table[key] < 1):
             raise PresetError(f"{where}: '{key}' must be a positive integer, got {table[key]!r}")
     network = dict(table.get("network", {}))
+    env_kwargs = table.get("env_kwargs", {})
+    if not isinstance(env_kwargs, dict):
+        raise PresetError(f"{where}: 'env_kwargs' must be a table of gymnasium.make keyword arguments, got {env_kwargs!r}")
     if "hidden" in network and (not isinstance(network["hidden"], list) or not network["hidden"]):
         raise PresetError(f"{where}.network: 'hidden' must be a non-empty list of layer sizes")
     _check_agent_cfg(agent, dict(table["agent"]), f"{where}.agent")
@@ -171,6 +209,7 @@ def parse_preset(
         source=source,
         memory_size=int(table.get("memory_size", DEFAULT_MEMORY_SIZE)),
         is_default=is_default,
+        env_kwargs=dict(env_kwargs),
         agents_in_file=tuple(sorted(data)),
     )
 
@@ -195,4 +234,11 @@ def resolve_agent_cfg(preset: Preset, observation_space: Any) -> dict[str, Any]:
         cfg["state_preprocessor_kwargs"] = {"size": observation_space, **cfg.get("state_preprocessor_kwargs", {})}
     if cfg.get("value_preprocessor") is not None:
         cfg["value_preprocessor_kwargs"] = {"size": 1, **cfg.get("value_preprocessor_kwargs", {})}
+    for *parents, key in _NOISE_KEYS:
+        table: Any = cfg
+        for parent in parents:
+            table = table.get(parent) if isinstance(table, dict) else None
+        if isinstance(table, dict) and isinstance(table.get(key), dict):
+            kwargs = dict(table[key])
+            table[key] = _import(NOISE_NAMES[kwargs.pop("class")])(**kwargs)
     return cfg

@@ -52,4 +52,15 @@ def _entry(package: str, cls: str, models: str, memory: MemoryKind) -> AgentEntr
 _TORCH = "steprl.agents.torch"
 AGENTS: dict[str, AgentEntry] = {
     "ppo": _entry(f"{_TORCH}.ppo", "PPO", "steprl.utils.mlp:build_ppo_models", "rollout"),
+    "a2c": _entry(f"{_TORCH}.a2c", "A2C", "steprl.utils.mlp:build_ppo_models", "rollout"),
+    "rpo": _entry(f"{_TORCH}.rpo", "RPO", "steprl.utils.mlp_onpolicy:build_rpo_models", "rollout"),
+    "trpo": _entry(f"{_TORCH}.trpo", "TRPO", "steprl.utils.mlp:build_ppo_models", "rollout"),
+    "cem": _entry(f"{_TORCH}.cem", "CEM", "steprl.utils.mlp_tabular:build_cem_models", "rollout"),
+    "q_learning": _entry(f"{_TORCH}.q_learning", "Q_LEARNING", "steprl.utils.mlp_tabular:build_tabular_models", "none"),
+    "sarsa": _entry(f"{_TORCH}.sarsa", "SARSA", "steprl.utils.mlp_tabular:build_tabular_models", "none"),
+    "dqn": _entry(f"{_TORCH}.dqn", "DQN", "steprl.utils.mlp_q:build_dqn_models", "replay"),
+    "ddqn": _entry(f"{_TORCH}.dqn", "DDQN", "steprl.utils.mlp_q:build_dqn_models", "replay"),
+    "sac": _entry(f"{_TORCH}.sac", "SAC", "steprl.utils.mlp_sac:build_sac_models", "replay"),
+    "td3": _entry(f"{_TORCH}.td3", "TD3", "steprl.utils.mlp_deterministic:build_td3_models", "replay"),
+    "ddpg": _entry(f"{_TORCH}.ddpg", "DDPG", "steprl.utils.mlp_deterministic:build_ddpg_models", "replay"),
 }

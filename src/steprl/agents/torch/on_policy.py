@@ -1,0 +1,321 @@
+"""Bookkeeping shared by the rollout-based PyTorch agents (PPO, RPO, A2C, TRPO).
+
+What lives here, so that each algorithm file holds only its losses and update order:
+
+- the ``policy`` / ``value`` roles, the state and value preprocessors and the mixed-precision helpers;
+- the rollout memory (``memory_size == rollouts``) written in training mode only: ``states``, ``next_states`` (the
+  TRUE next observation, also for finished episodes), ``actions``, ``rewards``, ``terminated``, ``truncated``;
+- the per-step path (``act``, ``record_transition``, ``post_interaction``): the policy only, no host syncs;
+- at update time, one batched evaluation of the values, next values and old log-probabilities of the whole rollout,
+  then GAE (truncation bootstraps from the true final observation; only termination zeroes the bootstrap) and
+  normalised advantages (:meth:`OnPolicyAgent._prepare_rollout`);
+- ``interrupt_episodes`` (the trainer abandoned the episodes in progress) and the optimizer step.
+
+Subclasses implement ``_update`` (and may override the hooks ``_act_inputs``, ``_transition_samples``,
+``_evaluate_rollout`` and ``_minibatches``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import torch
+from torch import nn
+
+from steprl import config
+from steprl.agents.torch._build import (
+    build_preprocessor,
+    build_scheduler,
+    check_model_roles,
+    make_adam,
+    require_model,
+    unique_parameters,
+)
+from steprl.agents.torch.base import Agent
+from steprl.agents.torch.gae import compute_gae
+from steprl.resources.schedulers.torch import KLAdaptiveLR
+
+__all__ = ["BATCH_NAMES", "OnPolicyAgent"]
+
+ROLES = ("policy", "value")
+BATCH_NAMES = ("states", "actions", "log_prob", "values", "returns", "advantages")
+_NO_SAMPLES: Mapping[str, torch.Tensor] = MappingProxyType({})
+
+
+class OnPolicyAgent(Agent):
+    """Base of the rollout agents (``cfg`` must already be merged with the algorithm's defaults).
+
+    Per environment step only the policy runs (``act``) and the transition is stored. Values, old log-probabilities
+    and the value of every next observation are computed in one batched forward pass at update time (the models do
+    not change during a rollout, so this equals computing them step by step).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        memory: Any,
+        observation_space: Any,
+        action_space: Any,
+        device: str | torch.device | None,
+        cfg: Mapping[str, Any],
+        name: str,
+    ) -> None:
+        check_model_roles(models, ROLES, name)
+        super().__init__(models, memory, observation_space, action_space, device, cfg)
+        self._name = name
+        self.policy = require_model(self.models, "policy", name)
+        self.value = self.models.get("value")
+        self.checkpoint_modules["policy"] = self.policy
+        self.checkpoint_modules["value"] = self.value
+
+        c = self.cfg
+        self._rollouts = int(c["rollouts"])
+        self._learning_epochs = int(c.get("learning_epochs", 1))
+        self._mini_batches = int(c["mini_batches"])
+        self._discount_factor = float(c["discount_factor"])
+        self._lambda = float(c["lambda"])
+        self._random_timesteps = int(c["random_timesteps"])
+        self._learning_starts = int(c["learning_starts"])
+        self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
+        self._entropy_loss_scale = float(c.get("entropy_loss_scale", 0.0) or 0.0)
+        self._rewards_shaper = c.get("rewards_shaper")
+        self._mixed_precision = bool(c.get("mixed_precision", False))
+        for key in ("rollouts", "learning_epochs", "mini_batches"):
+            if key in c and int(c[key]) < 1:
+                raise ValueError(f"{name} cfg['{key}'] must be >= 1, got {c[key]}")
+
+        self._autocast_type = self.device.type
+        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
+
+        if config.torch.is_distributed:
+            self.policy.broadcast_parameters()
+            if self.value is not None and self.value is not self.policy:
+                self.value.broadcast_parameters()
+
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: Any = None
+
+        self._state_preprocessor = build_preprocessor(c["state_preprocessor"], c["state_preprocessor_kwargs"], self.device)
+        if c["state_preprocessor"] is not None:
+            self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
+        self._value_preprocessor = build_preprocessor(c["value_preprocessor"], c["value_preprocessor_kwargs"], self.device)
+        if c["value_preprocessor"] is not None:
+            self.checkpoint_modules["value_preprocessor"] = self._value_preprocessor
+
+        self._rollout = 0
+
+    # ------------------------------------------------------------------ construction helpers
+    def _build_optimizer(self, params: list[torch.nn.Parameter], learning_rate: float, name: str) -> None:
+        """``self.optimizer`` (Adam over ``params``) and the configured scheduler, registered in checkpoints as
+        ``name`` and ``"scheduler"``."""
+        self.optimizer = make_adam(params, learning_rate)
+        self.scheduler = build_scheduler(self.cfg["learning_rate_scheduler"], self.optimizer, self.cfg["learning_rate_scheduler_kwargs"])
+        self.checkpoint_modules[name] = self.optimizer
+        if self.scheduler is not None:
+            self.checkpoint_modules["scheduler"] = self.scheduler
+
+    def _joint_parameters(self) -> list[torch.nn.Parameter]:
+        """Policy ∪ value parameters, each once (one set when the models are shared)."""
+        return unique_parameters(self.policy, self.value)
+
+    def _autocast(self) -> Any:
+        if not self._mixed_precision:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self._autocast_type, enabled=True)
+
+    def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
+        """Create the memory tensors (memory size must equal ``rollouts``) and resolve intervals."""
+        super().init(trainer_cfg)
+        self.set_mode("eval")
+        if self.memory is None:
+            return
+        name = self._name
+        if self.value is None:
+            raise ValueError(f"{name} requires a 'value' model to learn (a memory was given): pass models={{'value': ...}}")
+        if self.memory.memory_size != self._rollouts:
+            raise ValueError(
+                f"{name}: memory_size ({self.memory.memory_size}) must equal cfg['rollouts'] ({self._rollouts}); "
+                f"use RandomMemory(memory_size={self._rollouts}, num_envs=...)"
+            )
+        samples = self.memory.memory_size * self.memory.num_envs
+        if self._mini_batches > samples:
+            raise ValueError(f"{name}: cfg['mini_batches'] ({self._mini_batches}) exceeds the rollout size ({samples} samples)")
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
+            memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
+            memory.create_tensor(name="actions", size=self.action_space, dtype=torch.float32)
+            memory.create_tensor(name="rewards", size=1, dtype=torch.float32)
+            memory.create_tensor(name="terminated", size=1, dtype=torch.bool)
+            memory.create_tensor(name="truncated", size=1, dtype=torch.bool)
+            memory.create_tensor(name="log_prob", size=1, dtype=torch.float32)
+            memory.create_tensor(name="values", size=1, dtype=torch.float32)
+            memory.create_tensor(name="returns", size=1, dtype=torch.float32)
+            memory.create_tensor(name="advantages", size=1, dtype=torch.float32)
+
+    # ------------------------------------------------------------------ interaction
+    def _act_inputs(self, states: torch.Tensor) -> dict[str, Any]:
+        """The policy's inputs for ``act`` (RPO adds ``alpha`` in training mode)."""
+        return {"states": self._state_preprocessor(states)}
+
+    def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
+        """Sample actions from the policy (uniformly at random while ``timestep < random_timesteps``)."""
+        inputs = self._act_inputs(states)
+        if self.training and timestep < self._random_timesteps:
+            return self.policy.random_act(inputs, role="policy")
+        with self._autocast():
+            return self.policy.act(inputs, role="policy")
+
+    def record_transition(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        rewards: torch.Tensor,
+        next_states: torch.Tensor,
+        terminated: torch.Tensor,
+        truncated: torch.Tensor,
+        infos: Any,
+        timestep: int,
+        timesteps: int,
+    ) -> None:
+        """Store the transition (training mode only; evaluation never writes to memory)."""
+        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
+        if not self.training or self.memory is None:
+            return
+        if self._rewards_shaper is not None:
+            rewards = self._rewards_shaper(rewards, timestep, timesteps)
+        extra = self._transition_samples()
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.add_samples(
+                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated,
+                **extra,
+            )
+
+    def _transition_samples(self) -> Mapping[str, torch.Tensor]:
+        """Extra tensors stored with each training transition (none by default; PPO_RNN adds the hidden states)."""
+        return _NO_SAMPLES
+
+    def post_interaction(self, timestep: int, timesteps: int) -> None:
+        """Update every ``rollouts`` training steps, then the base bookkeeping."""
+        if self.training and self.memory is not None:
+            self._rollout += 1
+            if not self._rollout % self._rollouts and timestep >= self._learning_starts:
+                self.set_mode("train")
+                self._update(timestep, timesteps)
+                self.set_mode("eval")
+        super().post_interaction(timestep, timesteps)
+
+    def interrupt_episodes(self) -> None:
+        """The trainer abandoned the episodes in progress (mode switch): mark the last stored step as truncated.
+
+        The rollout then bootstraps from that step's next observation and GAE does not chain it to the fresh
+        episode that follows.
+        """
+        if self.memory is None or not self._rollout % self._rollouts:
+            return
+        row = (self.memory.memory_index - 1) % self.memory.memory_size
+        self.memory.get_tensor_by_name("truncated")[row] = True
+
+    # ------------------------------------------------------------------ learning
+    def _rollout_policy_inputs(self) -> dict[str, Any]:
+        """Extra policy inputs of the update-time passes (RPO: ``alpha``)."""
+        return {}
+
+    @torch.no_grad()
+    def _evaluate_rollout(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(values, next_values, log_prob)`` of the stored rollout, each ``(T, N, 1)``, values in return scale.
+
+        One batched forward pass over ``states`` and ``next_states`` (PPO_RNN overrides it to feed stored hidden states).
+        """
+        memory = self.memory
+        t, n = memory.memory_size, memory.num_envs
+        states = memory.get_tensor_by_name("states", keepdim=False)
+        next_states = memory.get_tensor_by_name("next_states", keepdim=False)
+        actions = memory.get_tensor_by_name("actions", keepdim=False)
+        rows = states.shape[0]
+        with self._autocast():
+            processed = self._state_preprocessor(torch.cat([states, next_states]))
+            both_values = self.value.act({"states": processed}, role="value")[0].float()
+            _, log_prob, _ = self.policy.act({"states": processed[:rows], "taken_actions": actions}, role="policy")
+        both_values = self._value_preprocessor(both_values, inverse=True)
+        return both_values[:rows].view(t, n, 1), both_values[rows:].view(t, n, 1), log_prob.float().view(t, n, 1)
+
+    @torch.no_grad()
+    def _prepare_rollout(self) -> None:
+        """Values, next values, old log-probs, returns and (normalised) advantages of the whole rollout."""
+        memory = self.memory
+        values, next_values, log_prob = self._evaluate_rollout()
+        returns, advantages = compute_gae(
+            memory.get_tensor_by_name("rewards"),
+            values,
+            next_values,
+            memory.get_tensor_by_name("terminated"),
+            memory.get_tensor_by_name("truncated"),
+            self._discount_factor,
+            self._lambda,
+        )
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        memory.set_tensor_by_name("log_prob", log_prob)
+        memory.set_tensor_by_name("values", self._value_preprocessor(values, train=True))
+        memory.set_tensor_by_name("returns", self._value_preprocessor(returns, train=False))
+        memory.set_tensor_by_name("advantages", advantages)
+
+    def _minibatches(self) -> Iterator[tuple[list[torch.Tensor], dict[str, Any], dict[str, Any]]]:
+        """A fresh shuffle of the rollout: per minibatch the ``BATCH_NAMES`` tensors and the extra policy / value
+        inputs (none by default; PPO_RNN adds the sequence-start hidden states and the episode-end masks).
+        """
+        for batch in self.memory.sample_all(names=BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True):
+            yield batch, {}, {}
+
+    def _optimizer_step(
+        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.Tensor], models: Iterable[Any]
+    ) -> None:
+        """``zero_grad → backward → (all-reduce) → (clip) → step → scaler update`` for ``loss``."""
+        optimizer.zero_grad(set_to_none=True)
+        self._scaler.scale(loss).backward()
+        if config.torch.is_distributed:
+            for model in models:
+                model.reduce_parameters()
+        if self._grad_norm_clip > 0:
+            self._scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
+        self._scaler.step(optimizer)
+        self._scaler.update()
+
+    def _trained_models(self) -> list[Any]:
+        """The policy and (if separate) the value model."""
+        return [self.policy] if self.value is self.policy else [self.policy, self.value]
+
+    def _step_scheduler(self, kl: torch.Tensor | None) -> None:
+        """Step the scheduler: ``KLAdaptiveLR`` gets ``kl`` (averaged over ranks in distributed runs)."""
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, KLAdaptiveLR):
+            if kl is not None and config.torch.is_distributed:
+                kl = kl.clone()
+                torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
+                kl = kl / config.torch.world_size
+            self.scheduler.step(kl)
+        else:
+            self.scheduler.step()
+
+    def _track_losses(self, totals: Mapping[str, list[torch.Tensor]], kl: torch.Tensor | None) -> None:
+        """Tracking data of an update (``Loss / ...`` means, KL, policy standard deviation, learning rate)."""
+        if self.write_interval <= 0:
+            return
+        tags = {"policy_loss": "Policy loss", "value_loss": "Value loss", "entropy_loss": "Entropy loss"}
+        for key, values in totals.items():
+            if values and (key != "entropy_loss" or self._entropy_loss_scale):
+                self.track_data(f"Loss / {tags.get(key, key)}", torch.stack(values).mean())
+        if kl is not None:
+            self.track_data("Policy / KL divergence", kl)
+        log_std = getattr(self.policy, "get_log_std", None)
+        if callable(log_std):
+            try:
+                self.track_data("Policy / Standard deviation", log_std(role="policy").exp().mean().detach())
+            except (NotImplementedError, AttributeError, TypeError, RuntimeError):
+                pass
+        if self.optimizer is not None:
+            self.track_data("Learning / Learning rate", self.optimizer.param_groups[0]["lr"])
