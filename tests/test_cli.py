@@ -146,6 +146,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
         (["--timesteps", "4", "--num-envs", "8"], "must be >= --num-envs"),
         (["--timesteps", "ten"], "invalid int value: 'ten'"),
         (["--env", "NoSuchEnv-v0"], "cannot create environment 'NoSuchEnv-v0'"),
+        (["--device", "gpu7"], "--device 'gpu7' is not a torch device"),
     ],
 )
 def test_bad_arguments_exit_non_zero(

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)"
     )
     train.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    train.add_argument(
+        "--device", default=None, help="torch device of the models and tensors, e.g. cpu or cuda:0 (default: cuda if available)"
+    )
     return parser
 
 
@@ -192,6 +195,16 @@ def _train(args: argparse.Namespace) -> int:
     run_dir = os.path.abspath(args.run_dir or _default_run_dir(args.env, args.agent))
 
     torch.set_num_threads(args.threads)
+    if args.device is not None:
+        from steprl import config
+
+        try:
+            device = torch.device(args.device)
+        except RuntimeError as exc:
+            raise CLIError(f"--device {args.device!r} is not a torch device: {exc}") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise CLIError(f"--device {args.device}: CUDA is not available on this machine")
+        config.torch.device = device
     set_seed(args.seed)
     render = {"render_mode": "human"} if args.render else {}
     try:
