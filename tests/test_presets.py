@@ -111,6 +111,27 @@ def test_every_preset_parses_and_builds_a_ppo(env_id: str) -> None:
         assert isinstance(agent._state_preprocessor, RunningStandardScaler)
 
 
+@pytest.mark.parametrize(
+    ("agent", "env_id"),
+    [("ppo", "MountainCarContinuous-v0"), ("sac", "MountainCarContinuous-v0"), ("td3", "MountainCarContinuous-v0"),
+     ("ddpg", "MountainCarContinuous-v0"), ("dqn", "MountainCar-v0"), ("ddqn", "MountainCar-v0")],
+)
+def test_default_preset_tables_build_their_agents(agent: str, env_id: str, tmp_path: Any) -> None:
+    """The generic tables of ``default.toml`` (environments without a preset) build and train a few steps."""
+    from steprl.cli import _make_agent
+    from steprl.envs.wrappers.torch import wrap_env
+    from steprl.trainers.torch import ManualTrainer
+
+    preset = load_preset(env_id, agent)
+    assert preset.is_default
+    env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync"), verbose=False)
+    built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
+    trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})
+    for t in range(3):
+        trainer.train(timestep=t)
+    env.close()
+
+
 def test_unknown_env_uses_the_default_preset() -> None:
     preset = load_preset("NoSuchEnv-v0", "ppo")
     assert preset.is_default and preset.source.endswith("default.toml")
