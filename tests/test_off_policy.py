@@ -114,3 +114,11 @@ def test_batch_and_polyak_validation() -> None:
         make(batch_size=0)
     with pytest.raises(ValueError, match="polyak"):
         make(polyak=1.5)
+
+
+def test_rewards_shaper_applies_to_stored_rewards_only() -> None:
+    agent, env, memory = make(rewards_shaper=lambda rewards, timestep, timesteps: rewards * 10.0)
+    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 100, "headless": True, "disable_progressbar": True})
+    _, rewards, *_ = trainer.train(timestep=0)
+    torch.testing.assert_close(memory.get_tensor_by_name("rewards")[0], rewards * 10.0)
+    assert trainer.episode_returns("train") == [] and rewards.max() <= 2.0  # the env's rewards are untouched

@@ -201,6 +201,14 @@ class Agent:
             self._episodes.update(rewards, terminated, truncated)
             self._instantaneous.append(rewards.detach())
 
+    def _store_transition(self, timestep: int, timesteps: int, rewards: torch.Tensor, **tensors: torch.Tensor) -> None:
+        """Write a training transition to the memory and every secondary memory (``cfg["rewards_shaper"]`` first)."""
+        shaper = self.cfg.get("rewards_shaper")
+        if shaper is not None:
+            rewards = shaper(rewards, timestep, timesteps)
+        for memory in [self.memory, *self.secondary_memories]:
+            memory.add_samples(rewards=rewards, **tensors)
+
     def post_interaction(self, timestep: int, timesteps: int) -> None:
         """Bookkeeping: checkpoint every ``checkpoint_interval`` and write tracking data every ``write_interval``."""
         k = timestep + 1

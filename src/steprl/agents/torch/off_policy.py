@@ -83,7 +83,6 @@ class OffPolicyAgent(Agent):
         self._random_timesteps = int(c["random_timesteps"])
         self._learning_starts = int(c["learning_starts"])
         self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
-        self._rewards_shaper = c.get("rewards_shaper")
         self._mixed_precision = bool(c.get("mixed_precision", False))
         for key in ("gradient_steps", "batch_size"):
             if key in c and int(c[key]) < 1:
@@ -188,13 +187,10 @@ class OffPolicyAgent(Agent):
     ) -> None:
         """Store the transition in the replay memory (training mode only)."""
         super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if not self.training or self.memory is None:
-            return
-        if self._rewards_shaper is not None:
-            rewards = self._rewards_shaper(rewards, timestep, timesteps)
-        for memory in [self.memory, *self.secondary_memories]:
-            memory.add_samples(
-                states=states, actions=actions, rewards=rewards, next_states=next_states, terminated=terminated, truncated=truncated
+        if self.training and self.memory is not None:
+            self._store_transition(
+                timestep, timesteps, rewards, states=states, actions=actions, next_states=next_states,
+                terminated=terminated, truncated=truncated,
             )
 
     def post_interaction(self, timestep: int, timesteps: int) -> None:

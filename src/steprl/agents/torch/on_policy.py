@@ -81,7 +81,6 @@ class OnPolicyAgent(Agent):
         self._learning_starts = int(c["learning_starts"])
         self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
         self._entropy_loss_scale = float(c.get("entropy_loss_scale", 0.0) or 0.0)
-        self._rewards_shaper = c.get("rewards_shaper")
         self._mixed_precision = bool(c.get("mixed_precision", False))
         for key in ("rollouts", "learning_epochs", "mini_batches"):
             if key in c and int(c[key]) < 1:
@@ -182,15 +181,10 @@ class OnPolicyAgent(Agent):
     ) -> None:
         """Store the transition (training mode only; evaluation never writes to memory)."""
         super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if not self.training or self.memory is None:
-            return
-        if self._rewards_shaper is not None:
-            rewards = self._rewards_shaper(rewards, timestep, timesteps)
-        extra = self._transition_samples()
-        for memory in [self.memory, *self.secondary_memories]:
-            memory.add_samples(
-                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated,
-                **extra,
+        if self.training and self.memory is not None:
+            self._store_transition(
+                timestep, timesteps, rewards, states=states, next_states=next_states, actions=actions,
+                terminated=terminated, truncated=truncated, **self._transition_samples(),
             )
 
     def _transition_samples(self) -> Mapping[str, torch.Tensor]:

@@ -90,7 +90,6 @@ class CEM(Agent):
         self._learning_rate = float(c["learning_rate"])
         self._random_timesteps = int(c["random_timesteps"])
         self._learning_starts = int(c["learning_starts"])
-        self._rewards_shaper = c["rewards_shaper"]
         self._mixed_precision = bool(c["mixed_precision"])
         if self._rollouts < 1:
             raise ValueError(f"CEM cfg['rollouts'] must be >= 1, got {c['rollouts']}")
@@ -157,13 +156,10 @@ class CEM(Agent):
     ) -> None:
         """Store the transition (training mode only; evaluation never writes to memory)."""
         super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if not self.training or self.memory is None:
-            return
-        if self._rewards_shaper is not None:
-            rewards = self._rewards_shaper(rewards, timestep, timesteps)
-        for memory in [self.memory, *self.secondary_memories]:
-            memory.add_samples(
-                states=states, next_states=next_states, actions=actions, rewards=rewards, terminated=terminated, truncated=truncated
+        if self.training and self.memory is not None:
+            self._store_transition(
+                timestep, timesteps, rewards, states=states, actions=actions, next_states=next_states,
+                terminated=terminated, truncated=truncated,
             )
 
     def post_interaction(self, timestep: int, timesteps: int) -> None:
