@@ -188,7 +188,7 @@ class OnPolicyAgent(Agent):
             )
 
     def _transition_samples(self) -> Mapping[str, torch.Tensor]:
-        """Extra tensors stored with each training transition (none by default; PPO_RNN adds the hidden states)."""
+        """Extra tensors stored with each training transition (none by default; the recurrent variants add the hidden states)."""
         return _NO_SAMPLES
 
     def post_interaction(self, timestep: int, timesteps: int) -> None:
@@ -221,7 +221,7 @@ class OnPolicyAgent(Agent):
     def _evaluate_rollout(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(values, next_values, log_prob)`` of the stored rollout, each ``(T, N, 1)``, values in return scale.
 
-        One batched forward pass over ``states`` and ``next_states`` (PPO_RNN overrides it to feed stored hidden states).
+        One batched forward pass over ``states`` and ``next_states`` (the recurrent variants override it to feed stored hidden states).
         """
         memory = self.memory
         t, n = memory.memory_size, memory.num_envs
@@ -258,7 +258,7 @@ class OnPolicyAgent(Agent):
 
     def _minibatches(self) -> Iterator[tuple[list[torch.Tensor], dict[str, Any], dict[str, Any]]]:
         """A fresh shuffle of the rollout: per minibatch the ``BATCH_NAMES`` tensors and the extra policy / value
-        inputs (none by default; PPO_RNN adds the sequence-start hidden states and the episode-end masks).
+        inputs (none by default; the recurrent variants add the sequence-start hidden states and the episode-end masks).
         """
         for batch in self.memory.sample_all(names=BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True):
             yield batch, {}, {}

@@ -52,7 +52,7 @@ PPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
 })
 # fmt: on
 
-_BATCH_NAMES = BATCH_NAMES  # kept for PPO_RNN and user subclasses
+_BATCH_NAMES = BATCH_NAMES  # kept for user subclasses
 
 
 class PPO(OnPolicyAgent):
