@@ -11,7 +11,7 @@ import torch
 from envs import counting_vec
 from models import CategoricalPolicy, Value
 from rnn_models import GRUPolicy, GRUShared, GRUValue
-from test_ppo_rnn import CueEnv
+from test_ppo_rnn import CueEnv, assert_checkpoint_round_trip
 
 from steprl.agents.torch.a2c import A2C, A2C_DEFAULT_CONFIG, A2C_RNN
 from steprl.agents.torch.ppo import PPO_RNN
@@ -143,29 +143,7 @@ def test_gru_policy_solves_the_cue_memory_task():
 
 
 def test_checkpoint_round_trip(tmp_path: Path):
-    torch.manual_seed(3)
-    env = wrap_env(counting_vec(3), verbose=False)
-    agent = build(env, rollouts=8)
-    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 8, **QUIET})
-    for _ in range(8):
-        trainer.train()
-    path = str(tmp_path / "agent.pt")
-    agent.save(path)
-    torch.manual_seed(4)
-    other = build(env, rollouts=8)
-    assert not all(torch.equal(a, b) for a, b in zip(agent.policy.parameters(), other.policy.parameters()))
-    other.load(path)
-    for name in ("policy", "value", "optimizer"):
-        assert name in torch.load(path, weights_only=True)
-    for a, b in zip((*agent.policy.parameters(), *agent.value.parameters()),
-                    (*other.policy.parameters(), *other.value.parameters())):
-        assert torch.equal(a, b)
-    states = torch.randn(3, 3)
-    hidden = [torch.randn(1, 3, 16)]
-    with torch.no_grad():
-        logits_a = agent.policy.act({"states": states, "rnn": hidden}, role="policy")[2]["net_output"]
-        logits_b = other.policy.act({"states": states, "rnn": hidden}, role="policy")[2]["net_output"]
-    torch.testing.assert_close(logits_a, logits_b, rtol=0, atol=0)
+    assert_checkpoint_round_trip(build, tmp_path)
 
 
 def test_invalid_configurations_name_a2c_rnn():
