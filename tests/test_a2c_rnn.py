@@ -9,9 +9,9 @@ import gymnasium as gym
 import pytest
 import torch
 from envs import counting_vec
-from models import CategoricalPolicy, Value
+from models import Value
 from rnn_models import GRUPolicy, GRUShared, GRUValue
-from test_ppo_rnn import CueEnv, assert_checkpoint_round_trip
+from test_ppo_rnn import assert_checkpoint_round_trip, cue_run
 
 from steprl.agents.torch.a2c import A2C, A2C_DEFAULT_CONFIG, A2C_RNN
 from steprl.agents.torch.ppo import PPO_RNN
@@ -20,7 +20,6 @@ from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 from steprl.trainers.torch import ManualTrainer, SequentialTrainer
-from steprl.utils import set_seed
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}
@@ -107,29 +106,9 @@ def test_update_changes_the_models_and_tracks_the_kl():
         assert torch.isfinite(agent.memory.get_tensor_by_name(name)).all()
 
 
-def _cue_run(recurrent: bool, steps: int = 360, num_envs: int = 16, seed: int = 0) -> float:
-    set_seed(seed)
-    env = wrap_env(gym.vector.SyncVectorEnv([lambda i=i: CueEnv(seed + 100 * i) for i in range(num_envs)]), verbose=False)
-    cfg = A2C_DEFAULT_CONFIG.copy()
-    cfg.update(rollouts=12, mini_batches=2, learning_rate=3e-3, discount_factor=1.0, entropy_loss_scale=0.01,
-               experiment=dict(NO_LOGS))
-    if recurrent:
-        models = {"policy": GRUPolicy(env.observation_space, env.action_space, num_envs, hidden=16, sequence_length=4),
-                  "value": GRUValue(env.observation_space, None, num_envs, hidden=16, sequence_length=4)}
-        agent = A2C_RNN(models=models, memory=RandomMemory(12, num_envs), cfg=cfg,
-                        observation_space=env.observation_space, action_space=env.action_space)
-    else:
-        models = {"policy": CategoricalPolicy(env.observation_space, env.action_space), "value": Value(env.observation_space)}
-        agent = A2C(models=models, memory=RandomMemory(12, num_envs), cfg=cfg,
-                    observation_space=env.observation_space, action_space=env.action_space)
-    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": steps, **QUIET})
-    for t in range(steps):
-        trainer.train(timestep=t)
-    returns = []
-    for _ in range(3 * 20):  # 20 evaluation episodes per env (deterministic actions)
-        _, rewards, terminated, truncated, _ = trainer.eval()
-        returns.append(rewards[terminated | truncated])
-    return torch.cat(returns).mean().item()
+def _cue_run(recurrent: bool) -> float:
+    cfg = {"rollouts": 12, "mini_batches": 2, "learning_rate": 3e-3, "discount_factor": 1.0, "entropy_loss_scale": 0.01}
+    return cue_run(A2C_RNN if recurrent else A2C, cfg, recurrent)
 
 
 def test_gru_policy_solves_the_cue_memory_task():

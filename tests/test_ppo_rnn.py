@@ -209,21 +209,18 @@ def test_truncated_steps_bootstrap_from_the_hidden_state_they_produced():
             assert not torch.allclose(returns[t, e], rewards[t, e] + 0.9 * reset[0], atol=1e-4)
 
 
-def _cue_run(recurrent: bool, steps: int = 360, num_envs: int = 16, seed: int = 0) -> float:
+def cue_run(agent_class: type, cfg: dict, recurrent: bool, steps: int = 360, num_envs: int = 16, seed: int = 0) -> float:
+    """Train ``agent_class`` (GRU models if ``recurrent``, else feed-forward ones) on the cue-memory task with ``cfg``
+    (rollouts 12) and return the mean deterministic evaluation return (1: remembers the cue, 0: chance)."""
     set_seed(seed)
     env = wrap_env(gym.vector.SyncVectorEnv([lambda i=i: CueEnv(seed + 100 * i) for i in range(num_envs)]), verbose=False)
-    cfg = PPO_DEFAULT_CONFIG.copy()
-    cfg.update(rollouts=12, learning_epochs=8, mini_batches=2, learning_rate=3e-3, discount_factor=1.0, entropy_loss_scale=0.01,
-               experiment=dict(NO_LOGS))
     if recurrent:
         models = {"policy": GRUPolicy(env.observation_space, env.action_space, num_envs, hidden=16, sequence_length=4),
                   "value": GRUValue(env.observation_space, None, num_envs, hidden=16, sequence_length=4)}
-        agent = PPO_RNN(models=models, memory=RandomMemory(12, num_envs), cfg=cfg,
-                        observation_space=env.observation_space, action_space=env.action_space)
     else:
         models = {"policy": CategoricalPolicy(env.observation_space, env.action_space), "value": Value(env.observation_space)}
-        agent = PPO(models=models, memory=RandomMemory(12, num_envs), cfg=cfg,
-                    observation_space=env.observation_space, action_space=env.action_space)
+    agent = agent_class(models=models, memory=RandomMemory(12, num_envs), cfg={**cfg, "experiment": dict(NO_LOGS)},
+                        observation_space=env.observation_space, action_space=env.action_space)
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": steps, **QUIET})
     for t in range(steps):
         trainer.train(timestep=t)
@@ -232,6 +229,12 @@ def _cue_run(recurrent: bool, steps: int = 360, num_envs: int = 16, seed: int = 
         _, rewards, terminated, truncated, _ = trainer.eval()
         returns.append(rewards[terminated | truncated])
     return torch.cat(returns).mean().item()
+
+
+def _cue_run(recurrent: bool, steps: int = 360) -> float:
+    cfg = {"rollouts": 12, "learning_epochs": 8, "mini_batches": 2, "learning_rate": 3e-3, "discount_factor": 1.0,
+           "entropy_loss_scale": 0.01}
+    return cue_run(PPO_RNN if recurrent else PPO, cfg, recurrent, steps=steps)
 
 
 def test_gru_policy_solves_a_memory_task_that_a_feedforward_policy_cannot():
