@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import pytest
 import torch
-from envs import counting_vec
-from models import CategoricalPolicy
+from helpers.envs import counting_vec
+from helpers.models import CategoricalPolicy
 
 from steprl.agents.torch.cem import CEM, CEM_DEFAULT_CONFIG
 from steprl.agents.torch.cem import cem as cem_module

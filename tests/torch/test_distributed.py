@@ -14,7 +14,7 @@ import json, sys
 sys.path.insert(0, {tests!r})
 import gymnasium as gym, torch
 torch.set_num_threads(1)
-from models import CategoricalPolicy, Value
+from helpers.models import CategoricalPolicy, Value
 from steprl import config
 from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
@@ -49,7 +49,7 @@ def _free_port() -> int:
 
 def test_two_ranks_keep_identical_parameters(tmp_path: Path) -> None:
     script = tmp_path / "worker.py"
-    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), run_dir=str(tmp_path / "runs")))
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).resolve().parents[1]), run_dir=str(tmp_path / "runs")))
     port = _free_port()
     procs = []
     for rank in range(2):

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from envs import counting_vec
+from helpers.envs import counting_vec
 from torch import nn
 
 from steprl.agents.torch.dqn import DDQN, DDQN_DEFAULT_CONFIG, DQN, DQN_DEFAULT_CONFIG

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from agents import RecordingAgent
-from envs import counting_vec
+from helpers.agents import RecordingAgent
+from helpers.envs import counting_vec
 
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.trainers.torch import ManualTrainer

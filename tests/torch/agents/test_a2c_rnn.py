@@ -8,10 +8,10 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
-from envs import counting_vec
-from models import Value
-from rnn_models import GRUPolicy, GRUShared, GRUValue
-from test_ppo_rnn import assert_checkpoint_round_trip, cue_run
+from helpers.envs import counting_vec
+from helpers.models import Value
+from helpers.recurrent import assert_checkpoint_round_trip, cue_run
+from helpers.rnn_models import GRUPolicy, GRUShared, GRUValue
 
 from steprl.agents.torch.a2c import A2C, A2C_DEFAULT_CONFIG, A2C_RNN
 from steprl.agents.torch.ppo import PPO_RNN

@@ -7,8 +7,8 @@ import pickle
 
 import pytest
 import torch
-from envs import counting_vec
-from test_ppo import QUIET, build
+from helpers.envs import counting_vec
+from helpers.ppo import QUIET, build
 
 from steprl.core.checkpoint import CheckpointError, atomic_write, torch_load
 from steprl.envs.wrappers.torch import wrap_env

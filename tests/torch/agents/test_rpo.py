@@ -8,8 +8,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
-from envs import ConstantEnv
-from models import CategoricalPolicy, GaussianPolicy, Value
+from helpers.envs import ConstantEnv
+from helpers.models import CategoricalPolicy, GaussianPolicy, Value
 
 from steprl.agents.torch.ppo import PPO_DEFAULT_CONFIG
 from steprl.agents.torch.rpo import RPO, RPO_DEFAULT_CONFIG

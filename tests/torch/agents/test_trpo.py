@@ -8,8 +8,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
-from envs import ConstantEnv, counting_vec
-from models import CategoricalPolicy, GaussianPolicy, Value
+from helpers.envs import ConstantEnv, counting_vec
+from helpers.models import CategoricalPolicy, GaussianPolicy, Value
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from steprl.agents.torch.trpo import TRPO, TRPO_DEFAULT_CONFIG

@@ -8,8 +8,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
-from envs import ConstantEnv, counting_vec
-from models import CategoricalPolicy, GaussianPolicy, Value
+from helpers.envs import ConstantEnv, counting_vec
+from helpers.models import CategoricalPolicy, GaussianPolicy, Value
 
 from steprl.agents.torch.a2c import A2C, A2C_DEFAULT_CONFIG
 from steprl.agents.torch.a2c.losses import a2c_loss

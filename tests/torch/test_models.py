@@ -680,7 +680,7 @@ def test_deepcopy_and_pickle_after_act_with_grad() -> None:
     import copy
     import pickle
 
-    from models import GaussianPolicy
+    from helpers.models import GaussianPolicy
 
     policy = GaussianPolicy(gymnasium.spaces.Box(-1, 1, (3,)), gymnasium.spaces.Box(-2, 2, (1,)))
     policy.act({"states": torch.randn(4, 3)}, role="policy")  # grad enabled: cached tensors have a graph

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_ddpg import ConstantNoise, crafted_batch, make_agent, same, snapshot
+from helpers.ddpg import ConstantNoise, crafted_batch, make_agent, same, snapshot
 
 from steprl.agents.torch.td3.losses import clipped_double_q_target, smoothed_target_actions
 from steprl.resources.noises.torch import GaussianNoise

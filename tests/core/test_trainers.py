@@ -9,8 +9,8 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
-from agents import RecordingAgent
-from envs import CountingEnv, counting_vec
+from helpers.agents import RecordingAgent
+from helpers.envs import CountingEnv, counting_vec
 
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.trainers.torch import (
@@ -241,8 +241,8 @@ def test_close_environment_once():
 def test_environment_closed_at_interpreter_exit(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(
-        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-        + "from agents import RecordingAgent\nfrom envs import counting_vec\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        + "from helpers.agents import RecordingAgent\nfrom helpers.envs import counting_vec\n"
         "from steprl.envs.wrappers.torch import wrap_env\nfrom steprl.trainers.torch import ManualTrainer\n"
         "vec = counting_vec(2)\nenv = wrap_env(vec, verbose=False)\n"
         "orig = vec.close\n"

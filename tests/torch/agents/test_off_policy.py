@@ -8,13 +8,13 @@ from typing import Any
 import gymnasium as gym
 import pytest
 import torch
+from helpers.envs import CountingEnv
+from helpers.models import CategoricalPolicy, Value
 
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
 from steprl.trainers.torch import ManualTrainer
-from tests.envs import CountingEnv
-from tests.models import CategoricalPolicy, Value
 
 CFG = {"gradient_steps": 2, "batch_size": 4, "discount_factor": 0.99, "polyak": 0.5, "random_timesteps": 3,
        "learning_starts": 5, "experiment": {"write_interval": 0, "checkpoint_interval": 0}}

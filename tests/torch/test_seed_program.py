@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import pytest
-from models import CategoricalPolicy, Value
+from helpers.models import CategoricalPolicy, Value
 
 from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
