@@ -11,6 +11,9 @@ import torch
 
 from steprl import config
 
+# the suite runs strict: an unknown configuration key anywhere in a test is an error, not a warning
+config.strict = True
+
 
 @pytest.fixture(autouse=True)
 def _deterministic() -> Iterator[None]:

@@ -142,8 +142,22 @@ class _TorchConfig:
 
 
 class _Config:
+    """``config.torch`` (device, distributed rank) and ``config.strict`` (unknown configuration keys are errors)."""
+
     def __init__(self) -> None:
         self.torch = _TorchConfig()
+        self._strict: bool | None = None
+
+    @property
+    def strict(self) -> bool:
+        """Unknown configuration keys raise ``KeyError`` instead of a warning (default: ``STEPRL_STRICT=1``)."""
+        if self._strict is not None:
+            return self._strict
+        return os.getenv("STEPRL_STRICT", "").strip().lower() in ("1", "true", "yes", "on")
+
+    @strict.setter
+    def strict(self, value: bool | None) -> None:
+        self._strict = None if value is None else bool(value)
 
 
 config = _Config()

@@ -165,9 +165,10 @@ def test_progress_bar_settings(capsys):
         for t in range(4):
             trainer.train(timestep=t)
         bar = trainer._loop.modes["train"].progress
-        assert bar.closed and bar.n == 4 and bar.total == 4
+        # the bar counts environment steps: 4 vector steps of 3 sub-environments
+        assert trainer.num_envs == 3 and bar.closed and bar.n == 12 and bar.total == 12
         out = capsys.readouterr().out
-        assert ("4/4" in out) == expect_output
+        assert ("12/12" in out) == expect_output
 
 
 def test_list_of_one_agent_and_repeated_calls():

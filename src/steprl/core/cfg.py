@@ -7,6 +7,8 @@ import difflib
 from collections.abc import Mapping
 from typing import Any
 
+from steprl import config, logger
+
 
 class DefaultConfig(dict):
     """A ``*_DEFAULT_CONFIG`` dict whose ``copy()`` is deep.
@@ -32,10 +34,23 @@ def unknown_key_error(key: Any, valid: list[str] | tuple[str, ...], where: str) 
     return KeyError(f"Unknown configuration key '{key}' in {where}.{hint} Valid keys: {', '.join(sorted(valid))}")
 
 
-def merge_config(defaults: Mapping[str, Any], user: Mapping[str, Any] | None, where: str = "cfg") -> dict[str, Any]:
+def report_unknown_key(key: Any, valid: list[str] | tuple[str, ...], where: str, strict: bool | None = None) -> None:
+    """An unknown key: one warning naming it, ``where`` and the closest valid key (it is then ignored), or a
+    ``KeyError`` in strict mode (``steprl.config.strict`` / ``STEPRL_STRICT=1``, or ``strict=True``)."""
+    if config.strict if strict is None else strict:
+        raise unknown_key_error(key, valid, where)
+    suggestion = closest_key(str(key), valid)
+    hint = f"; did you mean '{suggestion}'?" if suggestion else ""
+    logger.warning(f"'{key}' is not a {where} key (ignored){hint}")
+
+
+def merge_config(
+    defaults: Mapping[str, Any], user: Mapping[str, Any] | None, where: str = "cfg", strict: bool | None = None
+) -> dict[str, Any]:
     """Deep-merge ``user`` over a deep copy of ``defaults``; neither input is modified.
 
-    - A key absent from ``defaults`` raises ``KeyError`` naming the closest valid key.
+    - A key absent from ``defaults`` is reported by :func:`report_unknown_key` (a warning naming the closest
+      valid key, then ignored, as skrl ignores it; a ``KeyError`` in strict mode).
     - A non-empty dict default (e.g. ``experiment``, ``exploration``) is merged recursively, so a partial nested
       dict keeps its sibling defaults.
     - An empty dict default (``*_kwargs``) is free-form: the user's dict replaces it.
@@ -48,10 +63,11 @@ def merge_config(defaults: Mapping[str, Any], user: Mapping[str, Any] | None, wh
     valid = list(defaults.keys())
     for key, value in user.items():
         if key not in defaults:
-            raise unknown_key_error(key, valid, where)
+            report_unknown_key(key, valid, where, strict)
+            continue
         default = defaults[key]
         if isinstance(default, Mapping) and default and isinstance(value, Mapping):
-            merged[key] = merge_config(default, value, where=f"{where}['{key}']")
+            merged[key] = merge_config(default, value, where=f"{where}['{key}']", strict=strict)
         elif isinstance(value, (dict, list)):
             merged[key] = copy.copy(value)
         else:

@@ -23,7 +23,9 @@ class ProgressBar:
 
     def __init__(self, total: int, desc: str, disable: bool, initial: int = 0) -> None:
         self.total = total
-        self.bar = tqdm.tqdm(total=total, desc=desc, disable=disable, file=sys.stdout, initial=initial, dynamic_ncols=True)
+        self.bar = tqdm.tqdm(
+            total=total, desc=desc, disable=disable, file=sys.stdout, initial=initial, dynamic_ncols=True, unit=" env steps"
+        )
         self._last_postfix = 0.0
         self.closed = False
         self.n = initial

@@ -1,4 +1,4 @@
-"""PyTorch trainers."""
+"""PyTorch trainers: thin bindings of the backend-neutral trainers in ``steprl.core.trainer``."""
 
 from steprl.trainers.torch.base import Trainer, generate_equally_spaced_scopes
 from steprl.trainers.torch.manual import MANUAL_TRAINER_DEFAULT_CONFIG, ManualTrainer

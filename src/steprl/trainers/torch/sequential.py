@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from steprl.core import trainer as core
 from steprl.core.cfg import DefaultConfig
-from steprl.trainers.torch.base import TRAINER_DEFAULT_CONFIG, Trainer
+from steprl.trainers.torch.base import Trainer
 
-SEQUENTIAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(TRAINER_DEFAULT_CONFIG)
+SEQUENTIAL_TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(core.TRAINER_DEFAULT_CONFIG)
 
 
-class SequentialTrainer(Trainer):
-    """``trainer.train()`` / ``trainer.eval()`` run ``cfg['timesteps']`` steps (from ``initial_timestep``).
-
-    After ``agent.load(checkpoint)`` the loop continues from the checkpoint's timestep.
-    """
-
+class SequentialTrainer(core.SequentialTrainer, Trainer):
+    __doc__ = core.SequentialTrainer.__doc__
     default_config = SEQUENTIAL_TRAINER_DEFAULT_CONFIG
-
-    def train(self) -> None:
-        self.initial_timestep = max([getattr(a, "checkpoint_timestep", 0) for a in self._agent_list] + [self.initial_timestep])
-        super().train()
