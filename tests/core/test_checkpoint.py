@@ -10,7 +10,8 @@ import torch
 from helpers.envs import counting_vec
 from helpers.ppo import QUIET, build
 
-from steprl.core.checkpoint import CheckpointError, atomic_write, torch_load
+from steprl.backends.torch_checkpoint import torch_load
+from steprl.core.checkpoint import CheckpointError, atomic_write
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 from steprl.trainers.torch import ManualTrainer

@@ -371,7 +371,7 @@ def test_state_dict_round_trip_restores_contents_and_position() -> None:
 
 
 def test_state_dict_survives_safe_checkpoint_load(tmp_path: os.PathLike) -> None:
-    from steprl.core.checkpoint import torch_load, torch_save
+    from steprl.backends.torch_checkpoint import torch_load, torch_save
 
     memory = RandomMemory(memory_size=3, num_envs=1)
     memory.create_tensor("states", gymnasium.spaces.Box(-1, 1, (2, 2)), keep_dimensions=True)

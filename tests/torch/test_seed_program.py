@@ -41,6 +41,6 @@ def test_seed_program(vector: bool, as_list: bool) -> None:
 
     assert trainer.agents is agent
     assert len(trainer.episode_returns("train")) > 0
-    assert trainer._loop.modes["eval"].progress.n == cfg["timesteps"]  # every eval step ran (episodes may not end)
+    assert trainer._loop.modes["eval"].progress.n == cfg["timesteps"] * env.num_envs  # every eval step ran (the bar counts env steps)
     assert memory.filled  # 200 steps > 16 rollouts: updates happened
     assert PPO_DEFAULT_CONFIG["experiment"]["write_interval"] == "auto"  # the edit did not leak into the defaults

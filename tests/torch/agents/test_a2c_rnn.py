@@ -51,7 +51,7 @@ def test_exports_share_the_recurrent_machinery():
     assert RNN is A2C_RNN and issubclass(A2C_RNN, A2C) and issubclass(A2C_RNN, RecurrentRolloutMixin)
     assert issubclass(PPO_RNN, RecurrentRolloutMixin)
     assert RNN_DEFAULT_CONFIG is A2C_DEFAULT_CONFIG
-    for name in ("act", "record_transition", "_evaluate_rollout", "_minibatches", "init", "interrupt_episodes"):
+    for name in ("act", "_transition_recorded", "_evaluate_rollout", "_minibatches", "init", "interrupt_episodes"):
         assert getattr(A2C_RNN, name) is getattr(PPO_RNN, name) is getattr(RecurrentRolloutMixin, name)
     env = wrap_env(counting_vec(3), verbose=False)
     with pytest.raises(KeyError, match="learning_epochs"):  # A2C's config, not PPO's

@@ -17,7 +17,7 @@ from steprl.agents.torch.sac.sac import default_target_entropy
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
 from steprl.trainers.torch import ManualTrainer, SequentialTrainer
-from steprl.utils.mlp_sac import MLPSquashedGaussianPolicy, build_sac_models
+from steprl.models.torch.networks.sac import MLPSquashedGaussianPolicy, build_sac_models
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}
@@ -182,7 +182,7 @@ def test_gradient_isolation_between_policy_and_critics(monkeypatch):
         "target": [*agent.target_critic_1.parameters(), *agent.target_critic_2.parameters()],
     }
     names = {id(agent.critic_optimizer): "critic", id(agent.policy_optimizer): "policy", id(agent.entropy_optimizer): "alpha"}
-    original = agent._optimize
+    original = agent._optimizer_step
     moved: list[tuple[str, set[str], set[str]]] = []
 
     def spy(optimizer, loss, models, parameters):
@@ -195,7 +195,7 @@ def test_gradient_isolation_between_policy_and_critics(monkeypatch):
         changed = {g for g, ps in groups.items() if any(not torch.equal(p, b) for p, b in zip(ps, before[g]))}
         moved.append((names[id(optimizer)], with_grad, changed))
 
-    monkeypatch.setattr(agent, "_optimize", spy)
+    monkeypatch.setattr(agent, "_optimizer_step", spy)
     agent._update_step(*batch())
     assert moved == [("critic", {"critic"}, {"critic"}), ("policy", {"policy"}, {"policy"}), ("alpha", {"alpha"}, {"alpha"})]
     assert all(p.requires_grad for p in groups["critic"])  # unfrozen after the policy step

@@ -7,8 +7,12 @@ from typing import Any
 
 import torch
 
-from steprl.agents.torch.base import _empty_preprocessor
 from steprl.core.cfg import closest_key
+
+
+def _empty_preprocessor(_input: Any, *args: Any, **kwargs: Any) -> Any:
+    """Identity preprocessor (module-level so agents stay picklable)."""
+    return _input
 
 
 def check_model_roles(models: Mapping[str, Any], roles: Iterable[str], agent: str) -> None:

@@ -1,38 +1,22 @@
-"""The PyTorch ``Agent`` base class: bookkeeping shared by every algorithm (tracking, checkpoints, modes)."""
+"""The PyTorch ``Agent``: the backend-neutral bookkeeping of :class:`steprl.core.agent.Agent` plus what is torch —
+device placement, distributed start-up, mixed precision, the one optimizer step, checkpoint files, RNG state."""
 
 from __future__ import annotations
 
-import copy
-import datetime
-import os
+import contextlib
 import random
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from steprl import config, logger
-from steprl.core.checkpoint import CheckpointError, torch_load, torch_save
-from steprl.core.episodes import EpisodeTracker
+from steprl.backends.torch_checkpoint import torch_load, torch_save
+from steprl.core import agent as core
 
-AGENT_EXPERIMENT_DEFAULTS: dict[str, Any] = {
-    "directory": "",
-    "experiment_name": "",
-    "write_interval": "auto",
-    "checkpoint_interval": "auto",
-    "store_separately": False,
-    "wandb": False,
-    "wandb_kwargs": {},
-}
-
-_META_KEY = "_steprl"
-
-
-def _empty_preprocessor(_input: Any, *args: Any, **kwargs: Any) -> Any:
-    """Identity preprocessor (module-level so agents stay picklable)."""
-    return _input
+__all__ = ["Agent"]
 
 
 def _rng_state() -> dict[str, Any]:
@@ -62,12 +46,13 @@ def _set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate((3, tuple(int(v) for v in state["python"].cpu().tolist()), state["python_gauss"]))
 
 
-class Agent:
-    """Base class of every PyTorch agent (API.md §3).
+class Agent(core.Agent):
+    """Base class of every PyTorch agent.
 
-    Subclasses merge their ``*_DEFAULT_CONFIG`` before calling this constructor, register what a checkpoint
-    holds in ``checkpoint_modules`` and implement ``act``, ``record_transition`` (calling this class's first),
-    ``post_interaction`` (learning first, then this class's bookkeeping) and ``_update``.
+    Adds to the core bookkeeping: ``device`` (``None``: ``steprl.config.torch.device``), models moved to their
+    device, the distributed process group started when launched by ``torchrun``, mixed precision
+    (``cfg["mixed_precision"]``: :meth:`_autocast` and one gradient scaler), gradient clipping
+    (``cfg["grad_norm_clip"]``) and the one optimizer step (:meth:`_optimizer_step`).
     """
 
     def __init__(
@@ -79,275 +64,75 @@ class Agent:
         device: str | torch.device | None = None,
         cfg: Mapping[str, Any] | None = None,
     ) -> None:
-        if not isinstance(models, Mapping):
-            raise TypeError(f"models must be a dict role -> Model, got {type(models).__name__}")
-        self.models: dict[str, Any] = dict(models)
-        self.observation_space = observation_space
-        self.action_space = action_space
-        self.cfg: dict[str, Any] = dict(cfg) if cfg is not None else {}
         config.torch.init_distributed()  # no-op unless launched by torchrun with WORLD_SIZE > 1
         self.device: torch.device = config.torch.parse_device(device) if device is not None else config.torch.device
-
-        if isinstance(memory, (list, tuple)):
-            if not memory:
-                raise ValueError("memory is an empty list: give a memory, a list of memories or None")
-            self.memory = memory[0]
-            self.secondary_memories = list(memory[1:])
-        else:
-            self.memory = memory
-            self.secondary_memories = []
-
+        super().__init__(models, memory, observation_space, action_space, cfg)
         for model in self.models.values():
             if model is not None and hasattr(model, "device"):
                 model.to(model.device)
-
-        self.tracking_data: defaultdict[str, list[Any]] = defaultdict(list)
-        experiment = {**AGENT_EXPERIMENT_DEFAULTS, **dict(self.cfg.get("experiment", {}) or {})}
-        self.write_interval: Any = experiment["write_interval"]
-        self.checkpoint_interval: Any = experiment["checkpoint_interval"]
-        self.checkpoint_store_separately: bool = bool(experiment["store_separately"])
-        self.checkpoint_modules: dict[str, Any] = {}
-        self.checkpoint_best_modules: dict[str, Any] = {"timestep": 0, "reward": -(2**31), "saved": False, "modules": {}}
-        self.training = True
-        self.writer: Any = None
-        self.checkpoint_timestep = 0  # timestep stored in the last loaded checkpoint (0 if none)
-        self._episodes = EpisodeTracker()
-        self._instantaneous: list[torch.Tensor] = []
-
-        directory = experiment["directory"] or os.path.join(os.getcwd(), "runs")
-        name = experiment["experiment_name"] or "{}_{}".format(
-            datetime.datetime.now().strftime("%y-%m-%d_%H-%M-%S-%f"), type(self).__name__
-        )
-        self.experiment_dir = os.path.join(directory, name)
-        self._experiment = experiment
+        self._mixed_precision = bool(self.cfg.get("mixed_precision", False))
+        self._grad_norm_clip = float(self.cfg.get("grad_norm_clip", 0.0) or 0.0)
+        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
 
     def __str__(self) -> str:
-        lines = [f"Agent: {type(self).__name__}", f"  |-- device: {self.device}"]
-        lines += [f"  |-- {key}: {value}" for key, value in self.cfg.items()]
-        return "\n".join(lines)
+        head, *rest = super().__str__().splitlines()
+        return "\n".join([head, f"  |-- device: {self.device}", *rest])
 
-    def _empty_preprocessor(self, _input: Any, *args: Any, **kwargs: Any) -> Any:
-        return _input
+    # ------------------------------------------------------------------ core hooks
+    def _process_rank(self) -> int:
+        return config.torch.rank if config.torch.is_distributed else 0
 
-    # ------------------------------------------------------------------ lifecycle
-    def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
-        """Resolve ``"auto"`` intervals from the trainer's ``timesteps``, open TensorBoard, create directories."""
-        trainer_cfg = dict(trainer_cfg or {})
-        timesteps = int(trainer_cfg.get("timesteps", 0) or 0)
-        if self.write_interval == "auto":
-            self.write_interval = int(timesteps / 100)
-        if self.checkpoint_interval == "auto":
-            self.checkpoint_interval = int(timesteps / 10)
-        if config.torch.is_distributed and config.torch.rank:
-            self.write_interval = 0
-            self.checkpoint_interval = 0
-        if self._experiment.get("wandb") and not (config.torch.is_distributed and config.torch.rank):
-            self._init_wandb(trainer_cfg)
-        if self.write_interval > 0 and self.writer is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(log_dir=self.experiment_dir)
-            except ImportError:
-                logger.warning("TensorBoard is not installed (pip install tensorboard): tracking data is not written")
-        if self.checkpoint_interval > 0:
-            os.makedirs(os.path.join(self.experiment_dir, "checkpoints"), exist_ok=True)
-
-    def _init_wandb(self, trainer_cfg: Mapping[str, Any]) -> None:
+    def _open_writer(self, log_dir: str) -> Any:
         try:
-            import wandb
-        except ImportError as exc:
-            raise ImportError("cfg['experiment']['wandb'] is True but wandb is not installed (pip install wandb)") from exc
-        kwargs = copy.deepcopy(dict(self._experiment.get("wandb_kwargs", {})))
-        kwargs.setdefault("name", os.path.basename(self.experiment_dir))
-        kwargs.setdefault("sync_tensorboard", True)
-        kwargs.setdefault("config", {})
-        kwargs["config"].update({"agent": {k: str(v) for k, v in self.cfg.items()}, "trainer": dict(trainer_cfg)})
-        wandb.init(**kwargs)
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            logger.warning("TensorBoard is not installed (pip install tensorboard): tracking data is not written")
+            return None
+        return SummaryWriter(log_dir=log_dir)
 
-    def set_running_mode(self, mode: str) -> None:
-        """``"train"`` or ``"eval"``: whether the agent records samples and learns."""
-        if mode not in ("train", "eval"):
-            raise ValueError(f"mode must be 'train' or 'eval', got {mode!r}")
-        self.training = mode == "train"
+    def _save_file(self, data: Mapping[str, Any], path: str) -> None:
+        torch_save(data, path)
 
-    def set_mode(self, mode: str) -> None:
-        """Set every model to ``"train"`` or ``"eval"`` mode (dropout, batch norm)."""
-        for model in self.models.values():
-            if model is not None:
-                model.set_mode(mode)
+    def _load_file(self, path: str) -> Any:
+        return torch_load(path, map_location=self.device)
 
-    # ------------------------------------------------------------------ interaction
-    def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[Any, Any, dict[str, Any]]:
-        raise NotImplementedError(f"{type(self).__name__} must implement act()")
+    def _rng_state(self) -> dict[str, Any]:
+        return _rng_state()
 
-    def pre_interaction(self, timestep: int, timesteps: int) -> None:
-        """Hook called before each environment step (base: nothing)."""
+    def _set_rng_state(self, state: Any) -> None:
+        _set_rng_state(state)
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
+    def _load_module(self, name: str, module: Any, state: Any) -> None:
+        super()._load_module(name, module, state)
+        if hasattr(module, "eval"):
+            module.eval()
+
+    # ------------------------------------------------------------------ learning helpers
+    def _autocast(self) -> Any:
+        """``torch.autocast`` on the agent's device when ``cfg["mixed_precision"]``, else a no-op context."""
+        if not self._mixed_precision:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, enabled=True)
+
+    def _optimizer_step(
+        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, models: Iterable[Any], params: list[torch.Tensor]
     ) -> None:
-        """Track episode statistics of training steps (no host sync; synced at each write)."""
-        if self.write_interval > 0 and self.training:
-            self._episodes.update(rewards, terminated, truncated)
-            self._instantaneous.append(rewards.detach())
+        """``zero_grad → backward → (all-reduce the models' gradients) → (clip params) → step`` for ``loss``.
 
-    def _store_transition(self, timestep: int, timesteps: int, rewards: torch.Tensor, **tensors: torch.Tensor) -> None:
-        """Write a training transition to the memory and every secondary memory (``cfg["rewards_shaper"]`` first)."""
-        shaper = self.cfg.get("rewards_shaper")
-        if shaper is not None:
-            rewards = shaper(rewards, timestep, timesteps)
-        for memory in [self.memory, *self.secondary_memories]:
-            memory.add_samples(rewards=rewards, **tensors)
-
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Bookkeeping: checkpoint every ``checkpoint_interval`` and write tracking data every ``write_interval``."""
-        k = timestep + 1
-        if k > 1 and self.checkpoint_interval > 0 and not k % self.checkpoint_interval:
-            self._update_best()
-            self.write_checkpoint(k, timesteps)
-        if k > 1 and self.write_interval > 0 and not k % self.write_interval:
-            self.write_tracking_data(k, timesteps)
-
-    def _update(self, timestep: int, timesteps: int) -> None:
-        raise NotImplementedError(f"{type(self).__name__} must implement _update()")
-
-    # ------------------------------------------------------------------ tracking
-    def track_data(self, tag: str, value: Any) -> None:
-        """Append a scalar (a float or a 0-d tensor; tensors are synced only when written)."""
-        self.tracking_data[tag].append(value)
-
-    def _collect_episode_stats(self) -> None:
-        if self._instantaneous:
-            rewards = torch.cat(self._instantaneous).float()
-            self._instantaneous.clear()
-            self.tracking_data["Reward / Instantaneous reward (max)"].append(rewards.max())
-            self.tracking_data["Reward / Instantaneous reward (min)"].append(rewards.min())
-            self.tracking_data["Reward / Instantaneous reward (mean)"].append(rewards.mean())
-        new = self._episodes.harvest()
-        if new:
-            returns = np.array(self._episodes.returns)
-            lengths = np.array(list(self._episodes.lengths))
-            for name, values in (("Reward / Total reward", returns), ("Episode / Total timesteps", lengths)):
-                self.tracking_data[f"{name} (max)"].append(float(values.max()))
-                self.tracking_data[f"{name} (min)"].append(float(values.min()))
-                self.tracking_data[f"{name} (mean)"].append(float(values.mean()))
-
-    def write_tracking_data(self, timestep: int, timesteps: int) -> None:
-        """Write one scalar per tag (max/min/mean per the tag's suffix) and clear the buffers."""
-        self._collect_episode_stats()
-        if self.writer is not None:
-            for tag, values in self.tracking_data.items():
-                if not values:
-                    continue
-                array = np.array([float(v) for v in values])
-                if tag.endswith("(min)"):
-                    value = array.min()
-                elif tag.endswith("(max)"):
-                    value = array.max()
-                else:
-                    value = array.mean()
-                self.writer.add_scalar(tag, value, timestep)
-        self.tracking_data.clear()
-
-    def _update_best(self) -> None:
-        self._collect_episode_stats()
-        rewards = self.tracking_data.get("Reward / Total reward (mean)")
-        if not rewards:
-            return
-        reward = float(np.mean([float(v) for v in rewards]))
-        if reward > self.checkpoint_best_modules["reward"]:
-            self.checkpoint_best_modules["reward"] = reward
-            self.checkpoint_best_modules["saved"] = False
-            self.checkpoint_best_modules["modules"] = {
-                name: copy.deepcopy(self._state_of(module)) for name, module in self.checkpoint_modules.items()
-            }
+        The caller updates the mixed-precision scaler (``self._scaler.update()``) once per iteration, after every
+        optimizer of that iteration has stepped.
+        """
+        optimizer.zero_grad(set_to_none=True)
+        self._scaler.scale(loss).backward()
+        if config.torch.is_distributed:
+            for model in models:
+                model.reduce_parameters()
+        if self._grad_norm_clip > 0:
+            self._scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
+        self._scaler.step(optimizer)
 
     # ------------------------------------------------------------------ checkpoints
-    @staticmethod
-    def _state_of(module: Any) -> Any:
-        return module.state_dict() if hasattr(module, "state_dict") else module
-
-    def _checkpoint_dict(self, timestep: int | None) -> dict[str, Any]:
-        data = {name: self._state_of(module) for name, module in self.checkpoint_modules.items()}
-        meta = {"format": 1, "agent": type(self).__name__, "timestep": int(timestep or 0), "rng": _rng_state()}
-        meta.update(self._checkpoint_meta())
-        data[_META_KEY] = meta
-        return data
-
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        """Extra plain values (ints, floats, tensors) a subclass stores in checkpoints (e.g. training-step counters)."""
-        return {}
-
-    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
-        """Restore what :meth:`_checkpoint_meta` stored (called by :meth:`load`)."""
-
-    def write_checkpoint(self, timestep: int | None, timesteps: int | None) -> None:
-        """Write ``checkpoints/agent_<timestep>.pt`` (or one file per module) atomically, plus a pending best model."""
-        tag = str(timestep if timestep is not None else datetime.datetime.now().strftime("%y-%m-%d_%H-%M-%S-%f"))
-        directory = os.path.join(self.experiment_dir, "checkpoints")
-        if self.checkpoint_store_separately:
-            for name, module in self.checkpoint_modules.items():
-                torch_save(self._state_of(module), os.path.join(directory, f"{name}_{tag}.pt"))
-        else:
-            torch_save(self._checkpoint_dict(timestep), os.path.join(directory, f"agent_{tag}.pt"))
-        best = self.checkpoint_best_modules
-        if best["modules"] and not best["saved"]:
-            if self.checkpoint_store_separately:
-                for name, state in best["modules"].items():
-                    torch_save(state, os.path.join(directory, f"best_{name}.pt"))
-            else:
-                torch_save(dict(best["modules"]), os.path.join(directory, "best_agent.pt"))
-            best["saved"] = True
-
-    def save(self, path: str) -> None:
-        """Save every checkpoint module (plus timestep and RNG state) to ``path`` atomically."""
-        torch_save(self._checkpoint_dict(self.checkpoint_timestep), path)
-
-    def load(self, path: str) -> None:
-        """Load a checkpoint written by :meth:`save`/:meth:`write_checkpoint` (or by skrl) safely.
-
-        Raises :class:`~steprl.core.checkpoint.CheckpointError` for corrupt, truncated or foreign files.
-        """
-        data = torch_load(path, map_location=self.device)
-        if not isinstance(data, Mapping):
-            raise CheckpointError(f"'{path}' is not an agent checkpoint: it holds a {type(data).__name__}, not a dict")
-        names = [k for k in data if k != _META_KEY]
-        known = [k for k in names if k in self.checkpoint_modules]
-        if names and not known:
-            raise CheckpointError(
-                f"'{path}' does not hold any module of this {type(self).__name__} agent: it has {sorted(names)}, "
-                f"expected {sorted(self.checkpoint_modules)}"
-            )
-        for name in names:
-            if name not in self.checkpoint_modules:
-                logger.warning(f"Checkpoint '{path}': unknown module '{name}' ignored")
-        for name in known:
-            module = self.checkpoint_modules[name]
-            if not hasattr(module, "load_state_dict"):
-                raise NotImplementedError(f"Cannot load '{name}': {type(module).__name__} has no load_state_dict()")
-            try:
-                module.load_state_dict(data[name])
-            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-                raise CheckpointError(f"Checkpoint '{path}': module '{name}' does not match this agent ({exc})") from exc
-            if hasattr(module, "eval"):
-                module.eval()
-        meta = data.get(_META_KEY)
-        if isinstance(meta, Mapping):
-            self.checkpoint_timestep = int(meta.get("timestep", 0))
-            if "rng" in meta:
-                _set_rng_state(meta["rng"])
-            self._restore_meta(meta)
-
     def migrate(self, path: str, name_map: Mapping[str, str] | None = None, auto_mapping: bool = True, verbose: bool = False) -> bool:
         """Import an rl_games checkpoint into the models that support :meth:`Model.migrate`."""
         if not path.endswith((".pt", ".pth")):

@@ -2,21 +2,17 @@
 
 What lives here, so that each algorithm file holds only its losses and update order:
 
-- a training-step counter (``random_timesteps`` and ``learning_starts`` count training steps only: evaluation
-  steps, or a user's own timestep numbering, never shift them) that is stored in checkpoints;
 - the replay writes (training mode only; evaluation never touches the memory) of ``states``, ``actions``,
   ``rewards``, ``next_states`` (the TRUE next observation, also for finished episodes), ``terminated`` and
   ``truncated``: targets bootstrap through truncation and stop at termination;
 - ``gradient_steps`` updates per training step once ``learning_starts`` transitions are stored;
-- the optimizer step (mixed precision, gradient clipping, distributed gradient averaging) and optional replay
-  memory checkpointing (``cfg["checkpoint_memory"]``, a steprl addition).
+- optional replay memory checkpointing (``cfg["checkpoint_memory"]``, a steprl addition).
 
 Subclasses implement ``_create_memory_tensors`` (only if they store more), ``_policy_act`` and ``_update_step``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -80,31 +76,20 @@ class OffPolicyAgent(Agent):
         self._batch_size = int(c.get("batch_size", 1))
         self._discount_factor = float(c["discount_factor"])
         self._polyak = float(c.get("polyak", 1.0))
-        self._random_timesteps = int(c["random_timesteps"])
-        self._learning_starts = int(c["learning_starts"])
-        self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
-        self._mixed_precision = bool(c.get("mixed_precision", False))
         for key in ("gradient_steps", "batch_size"):
             if key in c and int(c[key]) < 1:
                 raise ValueError(f"{type(self).__name__} cfg['{key}'] must be >= 1, got {c[key]}")
         if not 0.0 <= self._polyak <= 1.0:
             raise ValueError(f"{type(self).__name__} cfg['polyak'] must be in [0, 1], got {self._polyak}")
-        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
 
         self._state_preprocessor = build_preprocessor(c.get("state_preprocessor"), c.get("state_preprocessor_kwargs"), self.device)
         if c.get("state_preprocessor") is not None:
             self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
         if c.get("checkpoint_memory") and self.memory is not None:
             self.checkpoint_modules["memory"] = self.memory
-        self.training_steps = 0  # training transitions recorded so far (checkpointed)
         self._mode_modules: tuple[list[nn.Module], list[Any]] | None = None
 
     # ------------------------------------------------------------------ construction helpers
-    def _autocast(self) -> Any:
-        if not self._mixed_precision:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, enabled=True)
-
     def _scheduler(self, optimizer: torch.optim.Optimizer, name: str) -> Any:
         """The configured learning-rate scheduler on ``optimizer``, registered in checkpoints as ``name``."""
         scheduler = build_scheduler(self.cfg.get("learning_rate_scheduler"), optimizer, self.cfg.get("learning_rate_scheduler_kwargs"))
@@ -160,7 +145,7 @@ class OffPolicyAgent(Agent):
     # ------------------------------------------------------------------ interaction
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
         """Uniformly random actions during the first ``random_timesteps`` training steps, else ``_policy_act``."""
-        if self.training and self.training_steps < self._random_timesteps:
+        if self._exploring():
             actions, _, outputs = self._random_policy().random_act({"states": states}, role="policy")
             return actions, None, outputs if isinstance(outputs, dict) else {}
         with self._autocast():
@@ -173,35 +158,12 @@ class OffPolicyAgent(Agent):
     def _policy_act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
         raise NotImplementedError(f"{type(self).__name__} must implement _policy_act()")
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Store the transition in the replay memory (training mode only)."""
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if self.training and self.memory is not None:
-            self._store_transition(
-                timestep, timesteps, rewards, states=states, actions=actions, next_states=next_states,
-                terminated=terminated, truncated=truncated,
-            )
-
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Count the training step; ``gradient_steps`` updates once more than ``learning_starts`` steps are stored."""
-        if self.training:
-            self.training_steps += 1
-            if self.memory is not None and self.training_steps > self._learning_starts and self._can_learn():
-                self.set_mode("train")
-                self._update(timestep, timesteps)
-                self.set_mode("eval")
-        super().post_interaction(timestep, timesteps)
+    def _train_step(self, timestep: int, timesteps: int) -> None:
+        """``gradient_steps`` updates at every training step once learning has started (``learning_starts``)."""
+        if self.memory is not None and self._learning_started() and self._can_learn():
+            self.set_mode("train")
+            self._update(timestep, timesteps)
+            self.set_mode("eval")
 
     def _can_learn(self) -> bool:
         """Whether an update runs at this training step (DQN adds its ``update_interval``)."""
@@ -228,23 +190,3 @@ class OffPolicyAgent(Agent):
     ) -> None:
         """One gradient step on a batch (``truncated`` is not needed: only termination stops the bootstrap)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update_step()")
-
-    def _optimize(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, models: Iterable[Any], params: list[torch.Tensor]) -> None:
-        """``zero_grad → backward → (all-reduce) → (clip) → step`` for ``loss`` with the mixed-precision scaler
-        (``_update`` calls ``scaler.update()`` once per gradient step, after every optimizer of that step)."""
-        optimizer.zero_grad(set_to_none=True)
-        self._scaler.scale(loss).backward()
-        if config.torch.is_distributed:
-            for model in models:
-                model.reduce_parameters()
-        if self._grad_norm_clip > 0:
-            self._scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
-        self._scaler.step(optimizer)
-
-    # ------------------------------------------------------------------ checkpoints
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        return {"training_steps": self.training_steps}
-
-    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
-        self.training_steps = int(meta.get("training_steps", self.training_steps))

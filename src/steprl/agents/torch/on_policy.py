@@ -9,7 +9,7 @@ What lives here, so that each algorithm file holds only its losses and update or
 - at update time, one batched evaluation of the values, next values and old log-probabilities of the whole rollout,
   then GAE (truncation bootstraps from the true final observation; only termination zeroes the bootstrap) and
   normalised advantages (:meth:`OnPolicyAgent._prepare_rollout`);
-- ``interrupt_episodes`` (the trainer abandoned the episodes in progress) and the optimizer step.
+- ``interrupt_episodes`` (the trainer abandoned the episodes in progress).
 
 Subclasses implement ``_update`` (and may override the hooks ``_act_inputs``, ``_transition_samples``,
 ``_evaluate_rollout`` and ``_minibatches``).
@@ -17,13 +17,10 @@ Subclasses implement ``_update`` (and may override the hooks ``_act_inputs``, ``
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
-from torch import nn
 
 from steprl import config
 from steprl.agents.torch._build import (
@@ -42,7 +39,6 @@ __all__ = ["BATCH_NAMES", "OnPolicyAgent"]
 
 ROLES = ("policy", "value")
 BATCH_NAMES = ("states", "actions", "log_prob", "values", "returns", "advantages")
-_NO_SAMPLES: Mapping[str, torch.Tensor] = MappingProxyType({})
 
 
 class OnPolicyAgent(Agent):
@@ -77,17 +73,10 @@ class OnPolicyAgent(Agent):
         self._mini_batches = int(c["mini_batches"])
         self._discount_factor = float(c["discount_factor"])
         self._lambda = float(c["lambda"])
-        self._random_timesteps = int(c["random_timesteps"])
-        self._learning_starts = int(c["learning_starts"])
-        self._grad_norm_clip = float(c.get("grad_norm_clip", 0.0) or 0.0)
         self._entropy_loss_scale = float(c.get("entropy_loss_scale", 0.0) or 0.0)
-        self._mixed_precision = bool(c.get("mixed_precision", False))
         for key in ("rollouts", "learning_epochs", "mini_batches"):
             if key in c and int(c[key]) < 1:
                 raise ValueError(f"{name} cfg['{key}'] must be >= 1, got {c[key]}")
-
-        self._autocast_type = self.device.type
-        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
 
         if config.torch.is_distributed:
             self.policy.broadcast_parameters()
@@ -119,11 +108,6 @@ class OnPolicyAgent(Agent):
     def _joint_parameters(self) -> list[torch.nn.Parameter]:
         """Policy ∪ value parameters, each once (one set when the models are shared)."""
         return unique_parameters(self.policy, self.value)
-
-    def _autocast(self) -> Any:
-        if not self._mixed_precision:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self._autocast_type, enabled=True)
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
         """Create the memory tensors (memory size must equal ``rollouts``) and resolve intervals."""
@@ -160,46 +144,22 @@ class OnPolicyAgent(Agent):
         return {"states": self._state_preprocessor(states)}
 
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
-        """Sample actions from the policy (uniformly at random while ``timestep < random_timesteps``)."""
+        """Sample actions from the policy (uniformly at random during the first ``random_timesteps`` training steps)."""
         inputs = self._act_inputs(states)
-        if self.training and timestep < self._random_timesteps:
+        if self._exploring():
             return self.policy.random_act(inputs, role="policy")
         with self._autocast():
             return self.policy.act(inputs, role="policy")
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Store the transition (training mode only; evaluation never writes to memory)."""
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if self.training and self.memory is not None:
-            self._store_transition(
-                timestep, timesteps, rewards, states=states, next_states=next_states, actions=actions,
-                terminated=terminated, truncated=truncated, **self._transition_samples(),
-            )
-
-    def _transition_samples(self) -> Mapping[str, torch.Tensor]:
-        """Extra tensors stored with each training transition (none by default; the recurrent variants add the hidden states)."""
-        return _NO_SAMPLES
-
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Update every ``rollouts`` training steps, then the base bookkeeping."""
-        if self.training and self.memory is not None:
-            self._rollout += 1
-            if not self._rollout % self._rollouts and timestep >= self._learning_starts:
-                self.set_mode("train")
-                self._update(timestep, timesteps)
-                self.set_mode("eval")
-        super().post_interaction(timestep, timesteps)
+    def _train_step(self, timestep: int, timesteps: int) -> None:
+        """Update at the end of every rollout (``rollouts`` training steps) once learning has started."""
+        if self.memory is None:
+            return
+        self._rollout += 1
+        if not self._rollout % self._rollouts and self._learning_started():
+            self.set_mode("train")
+            self._update(timestep, timesteps)
+            self.set_mode("eval")
 
     def interrupt_episodes(self) -> None:
         """The trainer abandoned the episodes in progress (mode switch): mark the last stored step as truncated.
@@ -262,21 +222,6 @@ class OnPolicyAgent(Agent):
         """
         for batch in self.memory.sample_all(names=BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True):
             yield batch, {}, {}
-
-    def _optimizer_step(
-        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, params: list[torch.Tensor], models: Iterable[Any]
-    ) -> None:
-        """``zero_grad → backward → (all-reduce) → (clip) → step → scaler update`` for ``loss``."""
-        optimizer.zero_grad(set_to_none=True)
-        self._scaler.scale(loss).backward()
-        if config.torch.is_distributed:
-            for model in models:
-                model.reduce_parameters()
-        if self._grad_norm_clip > 0:
-            self._scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
-        self._scaler.step(optimizer)
-        self._scaler.update()
 
     def _trained_models(self) -> list[Any]:
         """The policy and (if separate) the value model."""

@@ -137,8 +137,8 @@ class RecurrentRolloutMixin:
 
     # ------------------------------------------------------------------ interaction
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
-        """Run the policy from the current hidden states (random actions while ``timestep < random_timesteps``,
-        the policy still runs to advance its hidden states).
+        """Run the policy from the current hidden states (random actions during the first ``random_timesteps``
+        training steps: the policy still runs to advance its hidden states).
         """
         if not self._policy_rnn:
             return super().act(states, timestep, timesteps)
@@ -155,26 +155,13 @@ class RecurrentRolloutMixin:
         if new_states is None:
             raise ValueError(f"{self._rnn_owner}: the policy declares an rnn specification but returned no outputs['rnn']")
         self._pending_policy_states = [s.detach() for s in new_states]
-        if self.training and timestep < self._random_timesteps:
+        if self._exploring():
             return self.policy.random_act(inputs, role="policy")
         return result
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Store the transition with the hidden states it started from; then advance the hidden states, zeroing
-        those of the environments whose episode ended (in evaluation too, without storing anything).
-        """
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
+    def _transition_recorded(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
+        """Advance the hidden states, zeroing those of the environments whose episode ended (in evaluation too)."""
+        super()._transition_recorded(terminated, truncated)
         if self._policy_rnn:
             self._rnn_initial_states["policy"] = _masked(self._pending_policy_states, terminated | truncated)
 
@@ -182,16 +169,15 @@ class RecurrentRolloutMixin:
         hidden = self._rnn_initial_states["policy"]
         return {**super()._transition_samples(), **{name: h.transpose(0, 1) for name, h in zip(self._policy_names, hidden)}}
 
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
+    def _train_step(self, timestep: int, timesteps: int) -> None:
         """The algorithm's update schedule; a rollout skipped by ``learning_starts`` still advances the value's hidden states."""
         skipped = (
-            self.training
-            and self.memory is not None
+            self.memory is not None
             and bool(self._value_sizes)
             and not (self._rollout + 1) % self._rollouts
-            and timestep < self._learning_starts
+            and not self._learning_started()
         )
-        super().post_interaction(timestep, timesteps)
+        super()._train_step(timestep, timesteps)
         if skipped:
             with torch.no_grad():
                 self._replay_value_states()

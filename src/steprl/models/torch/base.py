@@ -16,7 +16,7 @@ import torch
 from torch.nn.modules.lazy import LazyModuleMixin
 
 from steprl import config, logger
-from steprl.core.checkpoint import torch_load, torch_save
+from steprl.backends.torch_checkpoint import torch_load, torch_save
 from steprl.utils.spaces.common import compute_space_size
 
 __all__ = ["Model", "register_action_bounds"]

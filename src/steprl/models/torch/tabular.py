@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from steprl.core.checkpoint import torch_load, torch_save
+from steprl.backends.torch_checkpoint import torch_load, torch_save
 
 __all__ = ["TabularMixin"]
 

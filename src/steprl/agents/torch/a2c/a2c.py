@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from steprl.agents.torch.a2c.losses import a2c_loss
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.on_policy import OnPolicyAgent
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 
@@ -89,7 +89,8 @@ class A2C(OnPolicyAgent):
                 entropy = self.policy.get_entropy(role="policy") if self._entropy_loss_scale else None
                 predicted_values = self.value.act({"states": states, **value_inputs}, role="value")[0]
                 loss, parts = a2c_loss(log_prob, advantages, predicted_values, returns, entropy, self._entropy_loss_scale)
-            self._optimizer_step(self.optimizer, loss, params, models)
+            self._optimizer_step(self.optimizer, loss, models, params)
+            self._scaler.update()
             for key in totals:
                 totals[key].append(parts[key].detach())
         kl = self._rollout_kl() if isinstance(self.scheduler, KLAdaptiveLR) or self.write_interval > 0 else None

@@ -9,8 +9,9 @@ import torch
 
 from steprl import config
 from steprl.agents.torch._build import build_preprocessor, build_scheduler, check_model_roles, make_adam, require_model
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS, Agent
+from steprl.agents.torch.base import Agent
 from steprl.agents.torch.cem.losses import cem_loss, select_elite
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["CEM", "CEM_DEFAULT_CONFIG"]
@@ -88,16 +89,12 @@ class CEM(Agent):
         self._percentile = float(c["percentile"])
         self._discount_factor = float(c["discount_factor"])
         self._learning_rate = float(c["learning_rate"])
-        self._random_timesteps = int(c["random_timesteps"])
-        self._learning_starts = int(c["learning_starts"])
-        self._mixed_precision = bool(c["mixed_precision"])
         if self._rollouts < 1:
             raise ValueError(f"CEM cfg['rollouts'] must be >= 1, got {c['rollouts']}")
         if not 0.0 <= self._percentile <= 1.0:
             raise ValueError(f"CEM cfg['percentile'] must be in [0, 1], got {c['percentile']}")
         if not 0.0 <= self._discount_factor <= 1.0:
             raise ValueError(f"CEM cfg['discount_factor'] must be in [0, 1], got {c['discount_factor']}")
-        self._scaler = torch.amp.GradScaler(device=self.device.type, enabled=self._mixed_precision)
 
         if config.torch.is_distributed:
             self.policy.broadcast_parameters()
@@ -135,42 +132,22 @@ class CEM(Agent):
 
     # ------------------------------------------------------------------ interaction
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
-        """Sample actions from the policy (uniformly at random while ``timestep < random_timesteps``)."""
+        """Sample actions from the policy (uniformly at random during the first ``random_timesteps`` training steps)."""
         inputs = {"states": self._state_preprocessor(states)}
-        if self.training and timestep < self._random_timesteps:
+        if self._exploring():
             return self.policy.random_act(inputs, role="policy")
-        with torch.autocast(device_type=self.device.type, enabled=self._mixed_precision):
+        with self._autocast():
             return self.policy.act(inputs, role="policy")
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Store the transition (training mode only; evaluation never writes to memory)."""
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if self.training and self.memory is not None:
-            self._store_transition(
-                timestep, timesteps, rewards, states=states, actions=actions, next_states=next_states,
-                terminated=terminated, truncated=truncated,
-            )
-
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Update every ``rollouts`` training steps (the policy learns from ``learning_starts`` on), then bookkeeping."""
-        if self.training and self.memory is not None:
-            self._rollout += 1
-            if not self._rollout % self._rollouts:
-                self.set_mode("train")
-                self._update(timestep, timesteps)
-                self.set_mode("eval")
-        super().post_interaction(timestep, timesteps)
+    def _train_step(self, timestep: int, timesteps: int) -> None:
+        """Update every ``rollouts`` training steps (the policy learns once learning has started)."""
+        if self.memory is None:
+            return
+        self._rollout += 1
+        if not self._rollout % self._rollouts:
+            self.set_mode("train")
+            self._update(timestep, timesteps)
+            self.set_mode("eval")
 
     def interrupt_episodes(self) -> None:
         """The trainer abandoned the training episodes: they never complete, so they are dropped."""
@@ -216,18 +193,14 @@ class CEM(Agent):
         selection = select_elite(env_ids, rewards.view(-1), dones, cuts, self._discount_factor, self._percentile)
         tail = selection.tail_steps
         self.carry = _Carry(env_ids[tail], states[tail], actions[tail], rewards[tail])
-        if timestep < self._learning_starts or not bool(selection.elite.any()):
+        if not self._learning_started() or not bool(selection.elite.any()):
             return
         elite = selection.elite_steps
-        with torch.autocast(device_type=self.device.type, enabled=self._mixed_precision):
+        with self._autocast():
             elite_states = self._state_preprocessor(states[elite], train=True)
             _, log_prob, _ = self.policy.act({"states": elite_states, "taken_actions": actions[elite]}, role="policy")
             loss = cem_loss(log_prob)
-        self.optimizer.zero_grad(set_to_none=True)
-        self._scaler.scale(loss).backward()
-        if config.torch.is_distributed:
-            self.policy.reduce_parameters()
-        self._scaler.step(self.optimizer)
+        self._optimizer_step(self.optimizer, loss, [self.policy], list(self.policy.parameters()))
         self._scaler.update()
         if self.scheduler is not None:
             self.scheduler.step()

@@ -26,9 +26,9 @@ import torch
 
 from steprl import logger
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model, unique_parameters
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.ddpg.losses import bootstrapped_target, critic_loss, deterministic_policy_loss
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.resources.noises.torch import Noise
 
@@ -216,20 +216,8 @@ class DeterministicActorCritic(OffPolicyAgent):
             self.track_data("Exploration / Exploration noise (mean)", noise.mean())
         return self._clamp(actions + noise), None, outputs
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Store the transition (training only) and reset a stateful noise for the environments that finished."""
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
+    def _transition_recorded(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
+        """Reset a stateful exploration noise for the environments whose training episode ended."""
         if self.training and self._reset_noise:
             self._exploration_noise.reset(torch.logical_or(terminated, truncated).reshape(-1))
 
@@ -281,12 +269,12 @@ class DeterministicActorCritic(OffPolicyAgent):
         """Critic step; every ``policy_delay`` critic steps a policy step and the soft target updates."""
         target_values = self._target_values(rewards, next_states, terminated)
         loss, q_values = self._critic_loss(states, actions, target_values)
-        self._optimize(self.critic_optimizer, loss, self.critics, self._critic_params)
+        self._optimizer_step(self.critic_optimizer, loss, self.critics, self._critic_params)
         self.critic_updates += 1
 
         if not self.critic_updates % self._policy_delay:
             policy_loss = self._policy_loss(states)
-            self._optimize(self.policy_optimizer, policy_loss, [self.policy], self._policy_params)
+            self._optimizer_step(self.policy_optimizer, policy_loss, [self.policy], self._policy_params)
             soft_update(self.target_policy, self.policy, self._polyak)
             for target, critic in zip(self.target_critics, self.critics):
                 soft_update(target, critic, self._polyak)

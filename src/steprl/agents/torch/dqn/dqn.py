@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS, Agent
 from steprl.agents.torch.dqn.losses import dqn_loss, dqn_targets
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["DQN", "DQN_DEFAULT_CONFIG"]
@@ -173,19 +173,16 @@ class DQN(OffPolicyAgent):
     def _can_learn(self) -> bool:
         return not self.training_steps % self._update_interval
 
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Count the training step; once more than ``learning_starts`` are stored, the target update (every
-        ``target_update_interval`` steps) and then the update (every ``update_interval`` steps); then the base
-        bookkeeping. The models stay in evaluation mode during updates (API.md §4.5: no mode switch for DQN)."""
-        if self.training:
-            self.training_steps += 1
-            learning = self.memory is not None and self.target_q_network is not None
-            if learning and self.training_steps > self._learning_starts:
-                if not self.training_steps % self._target_update_interval:
-                    soft_update(self.target_q_network, self.q_network, self._polyak)
-                if self._can_learn():
-                    self._update(timestep, timesteps)
-        Agent.post_interaction(self, timestep, timesteps)
+    def _train_step(self, timestep: int, timesteps: int) -> None:
+        """Once learning has started (``learning_starts``): the target update every ``target_update_interval``
+        training steps, then the update every ``update_interval`` steps. The models stay in evaluation mode during
+        updates (as in skrl, DQN switches no mode)."""
+        if self.memory is None or self.target_q_network is None or not self._learning_started():
+            return
+        if not self.training_steps % self._target_update_interval:
+            soft_update(self.target_q_network, self.q_network, self._polyak)
+        if self._can_learn():
+            self._update(timestep, timesteps)
 
     # ------------------------------------------------------------------ learning
     def _update(self, timestep: int, timesteps: int) -> None:
@@ -222,6 +219,6 @@ class DQN(OffPolicyAgent):
         with self._autocast():
             q_values = self.q_network.act({"states": states}, role="q_network")[0]
             loss = dqn_loss(q_values.float(), actions, targets)
-        self._optimize(self.optimizer, loss, [self.q_network], self.optimizer.param_groups[0]["params"])
+        self._optimizer_step(self.optimizer, loss, [self.q_network], self.optimizer.param_groups[0]["params"])
         if self.write_interval > 0:
             self._metrics.append((loss.detach(), targets))

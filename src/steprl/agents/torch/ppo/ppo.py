@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.on_policy import BATCH_NAMES, OnPolicyAgent
 from steprl.agents.torch.ppo.losses import ppo_loss
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 # fmt: off
@@ -131,7 +131,8 @@ class PPO(OnPolicyAgent):
                 kls.append(parts["kl"])
                 if self._kl_threshold and float(parts["kl"]) > self._kl_threshold:
                     break
-                self._optimizer_step(self.optimizer, loss, params, models)
+                self._optimizer_step(self.optimizer, loss, models, params)
+                self._scaler.update()
                 for key in totals:
                     totals[key].append(parts[key].detach())
             epoch_kl = torch.stack(kls).mean()

@@ -7,7 +7,6 @@
 - Observations are state indices (a Discrete observation space: ``(N, 1)`` integers from the wrappers).
 - No memory: the last training transition is kept explicitly in :attr:`TabularAgent.last_transition` (set by
   ``record_transition``, consumed by ``post_interaction``); evaluation never sets it, so it never learns.
-- ``random_timesteps`` and ``learning_starts`` count training steps (checkpointed as ``training_steps``).
 """
 
 from __future__ import annotations
@@ -66,18 +65,11 @@ class TabularAgent(Agent):
         c = self.cfg
         self._discount_factor = float(c["discount_factor"])
         self._learning_rate = float(c["learning_rate"])
-        self._random_timesteps = int(c["random_timesteps"])
-        self._learning_starts = int(c["learning_starts"])
-        self._rewards_shaper = c["rewards_shaper"]
         if not 0.0 <= self._discount_factor <= 1.0:
             raise ValueError(f"{name} cfg['discount_factor'] must be in [0, 1], got {self._discount_factor}")
         if not 0.0 < self._learning_rate <= 1.0:
             raise ValueError(f"{name} cfg['learning_rate'] (the tabular step size alpha) must be in (0, 1], got {self._learning_rate}")
-        for key in ("random_timesteps", "learning_starts"):
-            if int(c[key]) < 0:
-                raise ValueError(f"{name} cfg['{key}'] must be >= 0, got {c[key]}")
 
-        self.training_steps = 0  # training transitions recorded so far (checkpointed)
         self.last_transition: Transition | None = None  # the latest training transition, not learned from yet
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
@@ -93,7 +85,7 @@ class TabularAgent(Agent):
     # ------------------------------------------------------------------ interaction
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
         """The policy's (exploring) actions; uniformly random during the first ``random_timesteps`` training steps."""
-        if self.training and self.training_steps < self._random_timesteps:
+        if self._exploring():
             actions, _, outputs = self.policy.random_act({"states": states}, role="policy")
             return actions, None, outputs if isinstance(outputs, dict) else {}
         actions, log_prob, outputs = self.policy.act({"states": states}, role="policy")
@@ -107,40 +99,22 @@ class TabularAgent(Agent):
         states = states.reshape(-1).long()
         return self.q_table[self._rows(states.shape[0]), states].argmax(dim=-1, keepdim=True)
 
-    def record_transition(
-        self,
-        states: torch.Tensor,
-        actions: torch.Tensor,
-        rewards: torch.Tensor,
-        next_states: torch.Tensor,
-        terminated: torch.Tensor,
-        truncated: torch.Tensor,
-        infos: Any,
-        timestep: int,
-        timesteps: int,
-    ) -> None:
-        """Keep the transition for the next update (training mode only)."""
-        super().record_transition(states, actions, rewards, next_states, terminated, truncated, infos, timestep, timesteps)
-        if not self.training:
-            return
-        if self._rewards_shaper is not None:
-            rewards = self._rewards_shaper(rewards, timestep, timesteps)
+    def _record(self, **transition: torch.Tensor) -> None:
+        """Keep the training transition (rewards already shaped) for the next update."""
         self.last_transition = Transition(
-            states=states.reshape(-1).long(),
-            actions=actions.reshape(-1).long(),
-            rewards=rewards.reshape(-1).to(self.q_table.dtype),
-            next_states=next_states.reshape(-1).long(),
-            terminated=terminated.reshape(-1).bool(),
-            truncated=truncated.reshape(-1).bool(),
+            states=transition["states"].reshape(-1).long(),
+            actions=transition["actions"].reshape(-1).long(),
+            rewards=transition["rewards"].reshape(-1).to(self.q_table.dtype),
+            next_states=transition["next_states"].reshape(-1).long(),
+            terminated=transition["terminated"].reshape(-1).bool(),
+            truncated=transition["truncated"].reshape(-1).bool(),
         )
 
-    def post_interaction(self, timestep: int, timesteps: int) -> None:
-        """Count the training step and learn from the last transition (from ``learning_starts`` on)."""
-        if self.training and self.last_transition is not None:
-            self.training_steps += 1
-            self._learn(self.last_transition, self.training_steps > self._learning_starts)
+    def _train_step(self, timestep: int, timesteps: int) -> None:
+        """Learn from the transition just recorded (the table changes once learning has started)."""
+        if self.last_transition is not None:
+            self._learn(self.last_transition, self._learning_started())
             self.last_transition = None
-        super().post_interaction(timestep, timesteps)
 
     def _rows(self, num_envs: int) -> torch.Tensor:
         return table_rows(self.q_table, num_envs)
@@ -151,10 +125,3 @@ class TabularAgent(Agent):
 
     def _update(self, timestep: int, timesteps: int) -> None:
         raise NotImplementedError(f"{type(self).__name__} learns in post_interaction (one transition per step)")
-
-    # ------------------------------------------------------------------ checkpoints
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        return {"training_steps": self.training_steps}
-
-    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
-        self.training_steps = int(meta.get("training_steps", self.training_steps))

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.q_learning._tabular import TabularAgent, Transition
 from steprl.agents.torch.q_learning.losses import q_learning_targets, td_update_
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["Q_LEARNING", "Q_LEARNING_DEFAULT_CONFIG"]

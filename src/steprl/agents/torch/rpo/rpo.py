@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.ppo.ppo import PPO
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig
 
 __all__ = ["RPO", "RPO_DEFAULT_CONFIG"]

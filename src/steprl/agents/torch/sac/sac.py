@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, sac_entropy_loss, sac_policy_loss
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["SAC", "SAC_DEFAULT_CONFIG"]
@@ -212,7 +212,7 @@ class SAC(OffPolicyAgent):
             q1 = self.critic_1.act({"states": states, "taken_actions": actions}, role="critic_1")[0]
             q2 = self.critic_2.act({"states": states, "taken_actions": actions}, role="critic_2")[0]
             critic_loss = sac_critic_loss(q1, q2, target)
-        self._optimize(self.critic_optimizer, critic_loss, (self.critic_1, self.critic_2), self._critic_params)
+        self._optimizer_step(self.critic_optimizer, critic_loss, (self.critic_1, self.critic_2), self._critic_params)
 
         # policy: critics frozen so that the policy loss computes no critic weight gradients
         for param in self._critic_params:
@@ -223,7 +223,7 @@ class SAC(OffPolicyAgent):
                 new_q1 = self.critic_1.act({"states": states, "taken_actions": new_actions}, role="critic_1")[0]
                 new_q2 = self.critic_2.act({"states": states, "taken_actions": new_actions}, role="critic_2")[0]
                 policy_loss = sac_policy_loss(log_prob, new_q1, new_q2, alpha)
-            self._optimize(self.policy_optimizer, policy_loss, (self.policy,), self._policy_params)
+            self._optimizer_step(self.policy_optimizer, policy_loss, (self.policy,), self._policy_params)
         finally:
             for param in self._critic_params:
                 param.requires_grad_(True)
@@ -232,7 +232,7 @@ class SAC(OffPolicyAgent):
         entropy_loss = None
         if self.entropy_optimizer is not None:
             entropy_loss = sac_entropy_loss(self.log_entropy_coefficient, log_prob, self._target_entropy)
-            self._optimize(self.entropy_optimizer, entropy_loss, (), [self.log_entropy_coefficient])
+            self._optimizer_step(self.entropy_optimizer, entropy_loss, (), [self.log_entropy_coefficient])
 
         with torch.no_grad():  # both targets in one fused lerp: θ' ← θ' + τ·(θ − θ')
             torch._foreach_lerp_(self._target_params, self._critic_params, self._polyak)

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 from steprl import logger
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.ddpg.ddpg import DeterministicActorCritic, _check_noise, _check_noise_device
 from steprl.agents.torch.td3.losses import clipped_double_q_target, smoothed_target_actions
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["TD3", "TD3_DEFAULT_CONFIG"]

@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from steprl import config
-from steprl.agents.torch.base import AGENT_EXPERIMENT_DEFAULTS
 from steprl.agents.torch.on_policy import OnPolicyAgent
 from steprl.agents.torch.trpo.losses import (
     backtracking_line_search,
@@ -20,6 +19,7 @@ from steprl.agents.torch.trpo.losses import (
     mean_kl,
     surrogate_objective,
 )
+from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 
@@ -143,7 +143,8 @@ class TRPO(OnPolicyAgent):
                 states = self._state_preprocessor(states)
                 predicted_values = self.value.act({"states": states, **value_inputs}, role="value")[0]
                 value_loss = self._value_loss_scale * F.mse_loss(returns, predicted_values)
-                self._optimizer_step(self.value_optimizer, value_loss, value_params, [self.value])
+                self._optimizer_step(self.value_optimizer, value_loss, [self.value], value_params)
+                self._scaler.update()
                 value_losses.append(value_loss.detach())
             if not isinstance(self.scheduler, KLAdaptiveLR):
                 self._step_scheduler(None)  # other schedulers step once per epoch, as in PPO
