@@ -6,6 +6,7 @@ import logging
 import random
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -76,3 +77,68 @@ def test_default_config_copy_is_deep():
     cfg["experiment"]["directory"] = "runs/x"
     assert defaults["experiment"]["directory"] == ""
     assert type(cfg) is dict
+
+
+@pytest.fixture
+def lenient(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Leave strict mode (the suite runs strict) and forget STEPRL_STRICT for one test."""
+    monkeypatch.delenv("STEPRL_STRICT", raising=False)
+    config.strict = None
+    yield
+    config.strict = True
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Warning messages, once each (depending on the pytest version a record may reach two capture handlers)."""
+    return list(dict.fromkeys(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING))
+
+
+def test_unknown_keys_warn_with_the_closest_key_and_are_ignored(lenient, caplog) -> None:
+    from steprl.agents.torch.q_learning import Q_LEARNING_DEFAULT_CONFIG
+
+    logger.propagate = True
+    try:
+        with caplog.at_level(logging.WARNING, logger="steprl"):
+            merged = merge_config(Q_LEARNING_DEFAULT_CONFIG, {"alpha": 0.4, "experiment": {"write_intervall": 3}}, where="Q_LEARNING cfg")
+    finally:
+        logger.propagate = False
+    assert "alpha" not in merged and merged["learning_rate"] == Q_LEARNING_DEFAULT_CONFIG["learning_rate"]
+    assert merged["experiment"]["write_interval"] == "auto"
+    assert _warnings(caplog) == [
+        "'alpha' is not a Q_LEARNING cfg key (ignored); did you mean 'learning_rate'?",
+        "'write_intervall' is not a Q_LEARNING cfg['experiment'] key (ignored); did you mean 'write_interval'?",
+    ]
+
+
+def test_strict_mode_from_config_or_environment(lenient, monkeypatch) -> None:
+    assert config.strict is False
+    monkeypatch.setenv("STEPRL_STRICT", "1")
+    assert config.strict is True
+    with pytest.raises(KeyError, match="Unknown configuration key 'alpha'.*Did you mean 'learning_rate'"):
+        merge_config({"learning_rate": 0.5}, {"alpha": 0.4})
+    config.strict = False  # an explicit setting wins over the environment variable
+    assert merge_config({"learning_rate": 0.5}, {"alpha": 0.4}) == {"learning_rate": 0.5}
+    assert merge_config({"learning_rate": 0.5}, {"alpha": 0.4}, strict=False) == {"learning_rate": 0.5}
+    with pytest.raises(KeyError):
+        merge_config({"learning_rate": 0.5}, {"alpha": 0.4}, strict=True)
+
+
+def test_trainer_config_follows_the_same_rule(lenient, caplog) -> None:
+    from helpers.agents import RecordingAgent
+    from helpers.envs import counting_vec
+
+    from steprl.envs.wrappers.torch import wrap_env
+    from steprl.trainers.torch import SequentialTrainer
+
+    cfg = {"timesteps": 2, "headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
+    logger.propagate = True
+    try:
+        with caplog.at_level(logging.WARNING, logger="steprl"):
+            trainer = SequentialTrainer(env=wrap_env(counting_vec(2), verbose=False), agents=RecordingAgent(), cfg={**cfg, "headles": True})
+    finally:
+        logger.propagate = False
+    assert "'headles' is not a SequentialTrainer cfg key (ignored); did you mean 'headless'?" in _warnings(caplog)
+    trainer.train()
+    config.strict = True
+    with pytest.raises(KeyError, match="Did you mean 'headless'"):
+        SequentialTrainer(env=wrap_env(counting_vec(2), verbose=False), agents=RecordingAgent(), cfg={**cfg, "headles": True})

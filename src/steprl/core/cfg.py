@@ -21,8 +21,30 @@ class DefaultConfig(dict):
         return copy.deepcopy(dict(self))
 
 
+# names other libraries (and papers) use for a key: suggested when spelling alone finds nothing close
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "alpha": ("learning_rate", "entropy_coefficient"),
+    "lr": ("learning_rate",),
+    "gamma": ("discount_factor",),
+    "gae_lambda": ("lambda",),
+    "lam": ("lambda",),
+    "tau": ("polyak",),
+    "clip_range": ("ratio_clip",),
+    "clip_param": ("ratio_clip",),
+    "n_epochs": ("learning_epochs",),
+    "n_steps": ("rollouts",),
+    "ent_coef": ("entropy_loss_scale",),
+    "vf_coef": ("value_loss_scale",),
+    "max_grad_norm": ("grad_norm_clip",),
+    "buffer_size": ("memory_size",),
+}
+
+
 def closest_key(key: str, valid: list[str] | tuple[str, ...]) -> str | None:
     """The valid key closest to ``key`` (or ``None`` when nothing is close)."""
+    for synonym in SYNONYMS.get(str(key), ()):
+        if synonym in valid:
+            return synonym
     matches = difflib.get_close_matches(str(key), [str(v) for v in valid], n=1, cutoff=0.5)
     return matches[0] if matches else None
 
