@@ -34,7 +34,7 @@ def test_parse_device():
     assert config.torch.parse_device(torch.device("cpu")) == torch.device("cpu")
     assert config.torch.parse_device(None) == torch.device("cuda:0" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
-        assert config.torch.parse_device("cuda:3") == torch.device("cpu")  # unusable -> warning + fallback (D-24)
+        assert config.torch.parse_device("cuda:3") == torch.device("cpu")  # unusable -> warning + fallback
     with pytest.raises(TypeError, match="device must be"):
         config.torch.parse_device(3.5)
 

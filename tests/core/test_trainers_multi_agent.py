@@ -1,4 +1,4 @@
-"""ManualTrainer dispatch on multi-agent environments (D-2): dict actions, shared states, episode end = no agents."""
+"""ManualTrainer dispatch on multi-agent environments: dict actions, shared states, episode end = no agents."""
 
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def test_create_tensor_existing_same_and_different() -> None:
     memory.tensors["states"][0].fill_(1.0)
     assert memory.create_tensor("states", 3) is False
     assert memory.create_tensor("values", 1) is True
-    assert (memory.tensors["states"][0] == 1.0).all()  # D-13: existing data untouched
+    assert (memory.tensors["states"][0] == 1.0).all()  # existing data untouched
     with pytest.raises(ValueError, match="states"):
         memory.create_tensor("states", 4)
     with pytest.raises(ValueError, match="dtype"):

@@ -154,7 +154,7 @@ def test_gaussian_log_prob_and_entropy_match_normal(batched: bool) -> None:
 
 
 def test_gaussian_batched_log_std_is_not_repeated() -> None:
-    """D-17: a batched log_std is used as is; a parameter log_std is expanded (a view), never repeated."""
+    """A batched log_std is used as is; a parameter log_std is expanded (a view), never repeated."""
     model = FixedGaussian(batched=True)
     log_std = torch.randn(4, 3) * 0.1
     model.act({"mean": torch.zeros(4, 3), "log_std": log_std})
@@ -287,7 +287,7 @@ def test_entropy_before_first_act_is_zero() -> None:
 
 
 def test_multivariate_gaussian_matches_diagonal_mvn_with_std() -> None:
-    """D-16: the Cholesky diagonal is the standard deviation (not the variance), batch-safe."""
+    """The Cholesky diagonal is the standard deviation (not the variance), batch-safe."""
     torch.manual_seed(5)
     model = FixedMVN()
     mean = torch.randn(6, 3)

@@ -238,7 +238,7 @@ class StepLoop:
             )
         if training:
             self._log_environment_info(infos)
-        # the episode of the multi-agent env ends when every agent is done (D-23)
+        # the episode of the multi-agent env ends when every agent is done
         uids = list(rewards.keys())
         total_reward = sum(rewards[uid] for uid in uids)
         all_terminated = terminated[uids[0]]

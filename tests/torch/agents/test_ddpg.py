@@ -44,7 +44,7 @@ def test_unknown_keys_and_partial_nested_exploration(name):
     noise = GaussianNoise(0.0, 0.1, device="cpu")
     agent = make_agent(name, exploration={"final_scale": 0.1})
     assert agent.cfg["exploration"] == {"noise": None, "initial_scale": 1.0, "final_scale": 0.1, "timesteps": None}
-    agent = make_agent(name, exploration={"noise": noise})  # skrl's D-20 KeyError case
+    agent = make_agent(name, exploration={"noise": noise})  # skrl raises KeyError here (it drops the sibling defaults)
     assert agent.cfg["exploration"]["noise"] is noise and agent.cfg["exploration"]["final_scale"] == 1e-3
     assert AGENTS[name][1]["exploration"]["noise"] is None  # defaults untouched
 

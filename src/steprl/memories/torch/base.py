@@ -89,7 +89,7 @@ class Memory:
             return False
         tensor = torch.zeros((self.memory_size, self.num_envs, *shape), device=self.device, dtype=dtype)
         if tensor.is_floating_point():
-            tensor.fill_(float("nan"))  # only the new tensor (D-13)
+            tensor.fill_(float("nan"))  # only the new tensor: existing data is untouched
         self._bind(name, tensor, keep_dimensions)
         return True
 
@@ -206,7 +206,7 @@ class Memory:
             self._on_full()
 
     def _add_time_rows(self, tensors: dict[str, torch.Tensor], n: int) -> None:
-        """``num_envs == 1``: write ``n`` consecutive time rows from ``memory_index``, wrapping around (D-12)."""
+        """``num_envs == 1``: write ``n`` consecutive time rows from ``memory_index``, wrapping around."""
         skip = max(0, n - self.memory_size)  # only the last memory_size samples survive
         start = (self.memory_index + skip) % self.memory_size
         first = min(n - skip, self.memory_size - start)
@@ -244,7 +244,7 @@ class Memory:
     def sample_all(
         self, names: Sequence[str], mini_batches: int = 1, sequence_length: int = 1, shuffle: bool = False
     ) -> Batches:
-        """All valid rows (only ``len(self)`` rows of a non-full memory, D-28).
+        """All valid rows (only ``len(self)`` rows of a non-full memory).
 
         Default order is time-major in contiguous chunks; ``sequence_length > 1`` uses env-major order;
         ``shuffle=True`` draws a fresh permutation (of whole sequences when ``sequence_length > 1``).

@@ -11,7 +11,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-# accepted format names -> file extension ("np" is an alias of "npz", see API D-11)
+# accepted format names -> file extension ("np" is an alias of "npz", as skrl accepts both)
 FORMATS: dict[str, str] = {"pt": "pt", "np": "npz", "npz": "npz", "csv": "csv"}
 
 

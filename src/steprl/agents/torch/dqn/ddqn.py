@@ -11,7 +11,7 @@ from steprl.core.cfg import DefaultConfig
 
 __all__ = ["DDQN", "DDQN_DEFAULT_CONFIG"]
 
-# Same keys, values and meaning as DQN_DEFAULT_CONFIG (API.md §4.3), as an independent copy.
+# Same keys, values and meaning as DQN_DEFAULT_CONFIG as an independent copy.
 DDQN_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(DQN_DEFAULT_CONFIG.copy())
 
 

@@ -68,7 +68,7 @@ def default_target_entropy(action_space: Any) -> float:
 
 
 class LogEntropyCoefficient(nn.Module):
-    """The learned ``log α`` (a module so that checkpoints store it: skrl's D-18 lost it on resumption)."""
+    """The learned ``log α`` (a module so that checkpoints store it: skrl loses it when a run is resumed)."""
 
     def __init__(self, initial_value: float, device: torch.device) -> None:
         super().__init__()

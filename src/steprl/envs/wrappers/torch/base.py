@@ -66,7 +66,7 @@ class _EnvForwarding:
 
 
 class Wrapper(_EnvForwarding):
-    """Single-agent environment wrapper: batched tensors in, batched tensors out (API.md §7.2)."""
+    """Single-agent environment wrapper: batched tensors in, batched tensors out."""
 
     @property
     def num_agents(self) -> int:
@@ -116,7 +116,7 @@ class Wrapper(_EnvForwarding):
 
 
 class MultiAgentEnvWrapper(_EnvForwarding):
-    """Multi-agent environment wrapper: dicts of tensors keyed by agent id (API.md §7.3)."""
+    """Multi-agent environment wrapper: dicts of tensors keyed by agent id."""
 
     @property
     def num_agents(self) -> int:
