@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from typing import Any
 
 import torch
@@ -27,9 +28,16 @@ def torch_load(path: str | os.PathLike[str], map_location: Any = None) -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - every failure here means the file cannot be trusted or read
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "Weights only load failed" in str(exc) or "Unsupported global" in str(exc):
-            reason = "it contains arbitrary Python objects, which steprl refuses to unpickle"
-        else:
-            reason = f"it is truncated, corrupt or not a PyTorch file ({type(exc).__name__}: {message})"
-        raise CheckpointError(f"Cannot load checkpoint '{path}': {reason}") from exc
+        raise CheckpointError(f"Cannot load checkpoint '{path}': {_reason(path, exc)}") from exc
+
+
+def _reason(path: str, exc: Exception) -> str:
+    """Why ``torch.load`` failed, in words: not a PyTorch file, damaged, or holding arbitrary Python objects."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not zipfile.is_zipfile(path) and not head.startswith(b"\x80"):
+        return "it is not a PyTorch checkpoint (neither a zip archive nor a pickle)"
+    if "unsupported GLOBAL" in str(exc) or "Unsupported global" in str(exc):
+        return "it contains arbitrary Python objects, which steprl refuses to unpickle"
+    return f"it is truncated or corrupt ({type(exc).__name__}: {message})"

@@ -40,6 +40,8 @@ AGENT_EXPERIMENT_DEFAULTS: dict[str, Any] = {
 
 META_KEY = "_steprl"  # checkpoint entry holding steprl's own metadata (format, agent class, timestep, counters, RNG)
 CHECKPOINT_FORMAT = 1
+OPTIONAL_MODULES = frozenset({"memory"})  # loads without them (skrl files never hold a memory)
+_TRAINING_STATE = ("optimizer", "scheduler")  # modules named like this are not needed to act (inference loads)
 
 
 def _non_negative(cfg: Mapping[str, Any], key: str, owner: str) -> int:
@@ -95,6 +97,7 @@ class Agent:
         self._random_timesteps = _non_negative(self.cfg, "random_timesteps", owner)
         self._learning_starts = _non_negative(self.cfg, "learning_starts", owner)
         self.training_steps = 0  # training steps taken so far (checkpointed)
+        self.timestep = 0  # one past the caller's timestep of the last training step (checkpointed)
 
         self.tracking_data: defaultdict[str, list[Any]] = defaultdict(list)
         experiment = {**AGENT_EXPERIMENT_DEFAULTS, **dict(self.cfg.get("experiment", {}) or {})}
@@ -268,6 +271,7 @@ class Agent:
         ``checkpoint_interval`` and write tracking data every ``write_interval`` timesteps."""
         if self.training:
             self.training_steps += 1
+            self.timestep = timestep + 1
             self._train_step(timestep, timesteps)
         k = timestep + 1
         if k > 1 and self.checkpoint_interval > 0 and not k % self.checkpoint_interval:
@@ -284,8 +288,12 @@ class Agent:
 
     # ------------------------------------------------------------------ tracking
     def track_data(self, tag: str, value: Any) -> None:
-        """Append a scalar (a float or a 0-d array; arrays are synced only when written)."""
-        self.tracking_data[tag].append(value)
+        """Append a scalar (a float or a 0-d array; arrays are synced only when written).
+
+        Nothing is kept when tracking data is never written (``write_interval`` 0), so memory stays bounded.
+        """
+        if self.write_interval > 0:
+            self.tracking_data[tag].append(value)
 
     def _collect_episode_stats(self) -> None:
         if self._instantaneous:
@@ -331,12 +339,14 @@ class Agent:
             self.checkpoint_best_modules["reward"] = reward
             self.checkpoint_best_modules["saved"] = False
             self.checkpoint_best_modules["modules"] = {
-                name: copy.deepcopy(self._state_of(module)) for name, module in self.checkpoint_modules.items()
+                name: copy.deepcopy(self._state_of(module))
+                for name, module in self.checkpoint_modules.items()
+                if module is not None and name not in OPTIONAL_MODULES
             }
 
     # ------------------------------------------------------------------ checkpoints
     def _checkpoint_dict(self, timestep: int | None) -> dict[str, Any]:
-        data = {name: self._state_of(module) for name, module in self.checkpoint_modules.items()}
+        data = {name: self._state_of(module) for name, module in self.checkpoint_modules.items() if module is not None}
         meta: dict[str, Any] = {
             "format": CHECKPOINT_FORMAT,
             "agent": type(self).__name__,
@@ -363,7 +373,8 @@ class Agent:
         directory = os.path.join(self.experiment_dir, "checkpoints")
         if self.checkpoint_store_separately:
             for name, module in self.checkpoint_modules.items():
-                self._save_file(self._state_of(module), os.path.join(directory, f"{name}_{tag}.pt"))
+                if module is not None:
+                    self._save_file(self._state_of(module), os.path.join(directory, f"{name}_{tag}.pt"))
         else:
             self._save_file(self._checkpoint_dict(timestep), os.path.join(directory, f"agent_{tag}.pt"))
         best = self.checkpoint_best_modules
@@ -376,36 +387,79 @@ class Agent:
             best["saved"] = True
 
     def save(self, path: str) -> None:
-        """Save every checkpoint module (plus timestep, training-step counter and RNG state) to ``path`` atomically."""
-        self._save_file(self._checkpoint_dict(self.checkpoint_timestep), path)
+        """Save every checkpoint module, the current timestep, the counters and the RNG state to ``path`` atomically."""
+        self._save_file(self._checkpoint_dict(self.timestep), path)
 
-    def load(self, path: str) -> None:
-        """Load a checkpoint written by :meth:`save`/:meth:`write_checkpoint` (or by skrl) safely.
+    def _check_module_state(self, name: str, module: Any, state: Any) -> str | None:
+        """Why ``state`` cannot be loaded into ``module`` (``None``: it can); backends compare shapes here."""
+        return None
 
-        Raises :class:`~steprl.core.checkpoint.CheckpointError` for corrupt, truncated or foreign files.
+    def load(self, path: str, resume: bool = False) -> None:
+        """Load a checkpoint written by :meth:`save`/:meth:`write_checkpoint` (or by skrl), all or nothing.
+
+        The whole file is validated first (format version, agent class, every module this agent needs, shapes);
+        on any mismatch :class:`~steprl.core.checkpoint.CheckpointError` names what is wrong and the agent is left
+        untouched. An agent without a memory (inference) needs only what acting needs: optimizers and schedulers
+        may be absent, and modules it lacks (e.g. the value model of a policy-only agent) are skipped.
+        ``resume=True`` also restores the random-number generators' state, to continue the run exactly; a plain
+        load never touches the process's RNG.
         """
         data = self._load_file(path)
         if not isinstance(data, Mapping):
             raise CheckpointError(f"'{path}' is not an agent checkpoint: it holds a {type(data).__name__}, not a dict")
-        names = [k for k in data if k != META_KEY]
-        known = [k for k in names if k in self.checkpoint_modules]
-        if names and not known:
-            raise CheckpointError(
-                f"'{path}' does not hold any module of this {type(self).__name__} agent: it has {sorted(names)}, "
-                f"expected {sorted(self.checkpoint_modules)}"
-            )
-        for name in names:
-            if name not in self.checkpoint_modules:
-                logger.warning(f"Checkpoint '{path}': unknown module '{name}' ignored")
-        for name in known:
-            try:
-                self._load_module(name, self.checkpoint_modules[name], data[name])
-            except (RuntimeError, ValueError, KeyError, TypeError) as exc:
-                raise CheckpointError(f"Checkpoint '{path}': module '{name}' does not match this agent ({exc})") from exc
         meta = data.get(META_KEY)
-        if isinstance(meta, Mapping):
-            self.checkpoint_timestep = int(meta.get("timestep", 0))
+        if meta is not None and not isinstance(meta, Mapping):
+            raise CheckpointError(f"'{path}' has a malformed '{META_KEY}' entry ({type(meta).__name__})")
+        self._check_meta(path, meta or {})
+        loaded = self._modules_to_load(path, data, resume)
+        snapshots = {name: copy.deepcopy(self._state_of(module)) for name, module in loaded.items()}
+        applied: list[str] = []
+        failed = ""
+        try:
+            for failed, module in loaded.items():
+                self._load_module(failed, module, data[failed])
+                applied.append(failed)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+            for name in applied:  # roll back: the agent is left as it was
+                self._load_module(name, loaded[name], snapshots[name])
+            raise CheckpointError(f"Checkpoint '{path}': module '{failed}' does not match this agent ({exc})") from exc
+        if meta:
+            self.checkpoint_timestep = self.timestep = int(meta.get("timestep", 0))
             self.training_steps = int(meta.get("training_steps", self.training_steps))
-            if "rng" in meta:
+            if resume and meta.get("rng") is not None:
                 self._set_rng_state(meta["rng"])
             self._restore_meta(meta)
+
+    def _check_meta(self, path: str, meta: Mapping[str, Any]) -> None:
+        version = meta.get("format", CHECKPOINT_FORMAT)
+        if not isinstance(version, int) or version > CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"'{path}' uses checkpoint format {version!r}; this steprl reads format {CHECKPOINT_FORMAT} or older"
+            )
+        stored = meta.get("agent")
+        if stored is not None and stored != type(self).__name__:
+            raise CheckpointError(f"'{path}' holds a {stored} agent; it cannot be loaded into a {type(self).__name__}")
+
+    def _modules_to_load(self, path: str, data: Mapping[str, Any], resume: bool) -> dict[str, Any]:
+        """The agent's modules found in ``data``, after checking that nothing needed is missing or mismatched."""
+        names = [k for k in data if k != META_KEY]
+        present = {name: module for name, module in self.checkpoint_modules.items() if module is not None}
+        inference = self.memory is None and not resume
+        needed = [
+            name for name in present
+            if name not in OPTIONAL_MODULES and not (inference and name.endswith(_TRAINING_STATE))
+        ]  # fmt: skip
+        missing = [name for name in needed if name not in data]
+        if missing:
+            found = sorted(names) or "nothing"
+            raise CheckpointError(
+                f"'{path}' cannot restore this {type(self).__name__} agent: it lacks {sorted(missing)} (it holds {found})"
+            )
+        for name in names:
+            if name not in present:
+                logger.info(f"Checkpoint '{path}': '{name}' is not used by this agent (skipped)")
+        loaded = {name: present[name] for name in names if name in present}
+        problems = [f"'{n}': {why}" for n, m in loaded.items() if (why := self._check_module_state(n, m, data[n]))]
+        if problems:
+            raise CheckpointError(f"'{path}' does not match this {type(self).__name__} agent: " + "; ".join(problems))
+        return loaded

@@ -16,16 +16,22 @@ class EpisodeTracker:
 
     ``update`` only does a few tensor operations (no ``.item()``/``.cpu()``): the running sums before the
     reset mask are kept on the device and moved to the host in one batch when ``harvest`` is called
-    (or every ``sync_every`` steps, to bound memory).
+    (or every ``sync_every`` steps, to bound memory). The last ``history`` episodes are kept (``None``: all of
+    them); ``total_episodes`` and ``total_return`` aggregate every episode ever finished.
     """
 
     def __init__(self, history: int | None = 100, sync_every: int = 512) -> None:
+        if history is not None and history < 1:
+            raise ValueError(f"history must be >= 1 or None, got {history}")
         self.history = history
         self.sync_every = sync_every
         self.returns: deque[float] = deque(maxlen=history)
         self.lengths: deque[int] = deque(maxlen=history)
         self.env_ids: deque[int] = deque(maxlen=history)
+        self.end_steps: deque[int] = deque(maxlen=history)
         self.total_episodes = 0
+        self.total_return = 0.0
+        self.steps = 0  # update() calls so far (vector steps)
         self._ret: Any = None
         self._len: Any = None
         self._pending: list[tuple[Any, Any, Any]] = []
@@ -56,27 +62,31 @@ class EpisodeTracker:
         length = self._len + 1
         done = (terminated | truncated).reshape(-1)
         self._pending.append((ret, length, done))
+        self.steps += 1
         keep = ~done
         self._ret = ret * keep
         self._len = length * keep
         if len(self._pending) >= self.sync_every:
             self.harvest()
 
-    def harvest(self) -> list[tuple[float, int]]:
-        """Move finished episodes to the host (one sync) and return the new ``(return, length)`` pairs."""
+    def harvest(self) -> list[tuple[float, int, int]]:
+        """Move finished episodes to the host (one sync) and return the new ``(return, length, env_id)`` triples."""
         if not self._pending or self._ops is None:
             return []
         ops = self._ops
         rets = ops.to_numpy(ops.stack([p[0] for p in self._pending]))
         lens = ops.to_numpy(ops.stack([p[1] for p in self._pending]))
         dones = ops.to_numpy(ops.stack([p[2] for p in self._pending])).astype(bool)
+        first_step = self.steps - len(self._pending)
         self._pending.clear()
-        _, envs = np.nonzero(dones)
-        new = [(float(r), int(k)) for r, k in zip(rets[dones], lens[dones])]
-        for (r, k), e in zip(new, envs):
+        rows, envs = np.nonzero(dones)
+        new = [(float(r), int(k), int(e)) for r, k, e in zip(rets[dones], lens[dones], envs)]
+        for (r, k, e), row in zip(new, rows):
             self.returns.append(r)
             self.lengths.append(k)
-            self.env_ids.append(int(e))
+            self.env_ids.append(e)
+            self.end_steps.append(first_step + int(row) + 1)
+            self.total_return += r
         self.total_episodes += len(new)
         return new
 
@@ -86,7 +96,10 @@ class EpisodeTracker:
         self.returns.clear()
         self.lengths.clear()
         self.env_ids.clear()
+        self.end_steps.clear()
         self.total_episodes = 0
+        self.total_return = 0.0
+        self.steps = 0
 
     def mean_return(self, last: int = 100) -> float:
         """Mean return of the ``last`` finished episodes (NaN when none)."""

@@ -27,7 +27,7 @@ class ModeState:
     states: Any = None
     shared_states: Any = None
     counter: int = 0
-    episodes: EpisodeTracker = field(default_factory=lambda: EpisodeTracker(history=None))
+    episodes: EpisodeTracker = field(default_factory=EpisodeTracker)
     progress: ProgressBar | None = None
 
 
@@ -80,6 +80,7 @@ class StepLoop:
         headless: bool,
         environment_info: str,
         stochastic_evaluation: bool,
+        episode_history: int | None = 10_000,
     ) -> None:
         self.env = env
         self.agents = agents
@@ -90,7 +91,7 @@ class StepLoop:
         self.multi_agent = is_multi_agent_env(env)
         if self.multi_agent and len(agents) > 1:
             raise ValueError("Multi-agent environments take one multi-agent object (e.g. IPPO/MAPPO), not a list of agents")
-        self.modes = {mode: ModeState() for mode in MODES}
+        self.modes = {mode: ModeState(episodes=EpisodeTracker(history=episode_history)) for mode in MODES}
         self.active_mode: str | None = None
         self._env_started = False
 

@@ -29,6 +29,7 @@ TRAINER_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
     "close_environment_at_exit": True,  # whether to close the environment on normal program termination
     "environment_info": "episode",      # key used to get and log environment info
     "stochastic_evaluation": False,     # whether to use actions rather than (deterministic) mean actions during evaluation
+    "episode_history": 10000,           # steprl: completed episodes kept per mode for episode_returns() (None: all)
 })
 # fmt: on
 
@@ -54,13 +55,11 @@ class Trainer:
         self.close_environment_at_exit: bool = bool(self.cfg["close_environment_at_exit"])
         self.environment_info: str = self.cfg["environment_info"]
         self.stochastic_evaluation: bool = bool(self.cfg["stochastic_evaluation"])
+        history = self.cfg["episode_history"]
+        if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
+            raise ValueError(f"cfg['episode_history'] must be a positive integer or None, got {history!r}")
 
-        for method in ("reset", "step"):
-            if not callable(getattr(env, method, None)):
-                raise TypeError(
-                    f"env must be a steprl environment wrapper (got {type(env).__name__} without {method}()): "
-                    f"wrap it first with steprl.envs.wrappers.{self.backend}.wrap_env(env)"
-                )
+        _check_wrapped(env, self.backend)
         self.env = env
         self.num_envs = int(getattr(env, "num_envs", 1))
         agent_list, sizes, ranges = normalize_agents(agents, agents_scope, self.num_envs)
@@ -71,7 +70,9 @@ class Trainer:
         self.agents_scope: list[Any] = [list(r) for r in ranges] if isinstance(agents, (list, tuple)) and len(agent_list) > 1 else []
         self.num_simultaneous_agents = len(agent_list)
         self.initial_timestep = 0
-        self._loop = StepLoop(env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation)
+        self._loop = StepLoop(
+            env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation, history
+        )
         self._progress_disabled = progress_disabled(self.disable_progressbar, self.process_rank())
         self._env_closed = False
         self._eval_logged = 0
@@ -124,18 +125,32 @@ class Trainer:
         tracker.harvest()
         return list(tracker.env_ids)
 
+    def episode_end_steps(self, mode: str = "train") -> list[int]:
+        """The vector step of ``mode`` (1-based) at which each completed episode ended."""
+        tracker = self._loop.modes[mode].episodes
+        tracker.harvest()
+        return list(tracker.end_steps)
+
+    def episode_count(self, mode: str = "train") -> int:
+        """How many episodes ended in ``mode`` (all of them, also those beyond ``episode_history``)."""
+        tracker = self._loop.modes[mode].episodes
+        tracker.harvest()
+        return tracker.total_episodes
+
     def _log_eval_episodes(self, timestep: int) -> None:
         """Write evaluation episodes completed since the last call to every agent's TensorBoard writer."""
         tracker = self._loop.modes["eval"].episodes
         tracker.harvest()
-        returns, lengths = list(tracker.returns), list(tracker.lengths)
-        for r, k in zip(returns[self._eval_logged :], lengths[self._eval_logged :]):
-            for agent in self._agent_list:
-                writer = getattr(agent, "writer", None)
-                if writer is not None:
-                    writer.add_scalar("Eval / Episode return", r, timestep)
-                    writer.add_scalar("Eval / Episode length", k, timestep)
-        self._eval_logged = len(returns)
+        fresh = min(tracker.total_episodes - self._eval_logged, len(tracker.returns))
+        if fresh > 0:
+            returns, lengths = list(tracker.returns)[-fresh:], list(tracker.lengths)[-fresh:]
+            for r, k in zip(returns, lengths):
+                for agent in self._agent_list:
+                    writer = getattr(agent, "writer", None)
+                    if writer is not None:
+                        writer.add_scalar("Eval / Episode return", r, timestep)
+                        writer.add_scalar("Eval / Episode length", k, timestep)
+        self._eval_logged = tracker.total_episodes
 
     def _check_memories(self) -> None:
         """Before the first training step: each agent's memory must have one slot per environment it steps."""
@@ -156,6 +171,8 @@ class Trainer:
         state = self._loop.modes[mode]
         if timestep is None:
             timestep = state.counter
+        elif isinstance(timestep, bool) or not isinstance(timestep, int) or timestep < 0:
+            raise ValueError(f"timestep must be an integer >= 0 (or None to count automatically), got {timestep!r}")
         if timesteps is None:
             timesteps = self.timesteps
         state.counter = timestep + 1
@@ -210,9 +227,7 @@ class Trainer:
             loop.step(mode, state.counter, self.timesteps)
             state.counter += 1
             step += 1
-            before = len(tracker.returns)
-            tracker.harvest()
-            for r, e in zip(list(tracker.returns)[before:], list(tracker.env_ids)[before:]):
+            for r, _, e in tracker.harvest():
                 if counts[e] < targets[e]:
                     counts[e] += 1
                     selected.append(r)
@@ -303,6 +318,17 @@ class SequentialTrainer(Trainer):
     def train(self) -> None:
         self.initial_timestep = max([getattr(a, "checkpoint_timestep", 0) for a in self._agent_list] + [self.initial_timestep])
         super().train()
+
+
+def _check_wrapped(env: Any, backend: str) -> None:
+    """A ``TypeError`` for anything that is not a steprl environment wrapper (e.g. a raw Gymnasium environment)."""
+    hint = f"wrap it first with steprl.envs.wrappers.{backend}.wrap_env(env)"
+    for method in ("reset", "step"):
+        if not callable(getattr(env, method, None)):
+            raise TypeError(f"env must be a steprl environment wrapper (got {type(env).__name__} without {method}()): {hint}")
+    module = type(env).__module__.partition(".")[0]
+    if module in ("gymnasium", "gym"):
+        raise TypeError(f"env is a raw {type(env).__name__}, not a steprl environment wrapper: {hint}")
 
 
 def _non_negative_int(value: Any, key: str) -> int:

@@ -135,7 +135,7 @@ def test_kl_adaptive_scheduler_gets_the_kl():
 def test_checkpoint_round_trip(tmp_path: Path):
     env = wrap_env(counting_vec(2), verbose=False)
     agent = build(env, rollouts=4)
-    assert set(agent.checkpoint_modules) == {"policy", "value", "optimizer"}
+    assert set(agent.checkpoint_modules) == {"policy", "value", "optimizer", "memory"}
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 100, **QUIET})
     for _ in range(8):
         trainer.train()

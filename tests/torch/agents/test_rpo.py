@@ -15,8 +15,8 @@ from steprl.agents.torch.ppo import PPO_DEFAULT_CONFIG
 from steprl.agents.torch.rpo import RPO, RPO_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
+from steprl.models.torch.networks.onpolicy import MLPRPOGaussianPolicy, build_rpo_models
 from steprl.trainers.torch import ManualTrainer, SequentialTrainer
-from steprl.utils.mlp_onpolicy import MLPRPOGaussianPolicy, build_rpo_models
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}
@@ -165,7 +165,7 @@ def test_truncation_bootstraps_from_final_observation():
 def test_checkpoint_round_trip(tmp_path: Path):
     env = pendulum()
     agent = build(env, rollouts=4)
-    assert set(agent.checkpoint_modules) == {"policy", "value", "optimizer"}
+    assert set(agent.checkpoint_modules) == {"policy", "value", "optimizer", "memory"}
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 100, **QUIET})
     for _ in range(8):
         trainer.train()

@@ -239,7 +239,7 @@ def test_checkpoint_round_trip(tmp_path: Path):
 
     env = pendulum()
     agent = build(env, rollouts=4, state_preprocessor=RunningStandardScaler, state_preprocessor_kwargs={"size": 3})
-    assert set(agent.checkpoint_modules) == {"policy", "value", "value_optimizer", "state_preprocessor"}
+    assert set(agent.checkpoint_modules) == {"policy", "value", "value_optimizer", "state_preprocessor", "memory"}
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 100, **QUIET})
     for _ in range(8):
         trainer.train()

@@ -102,6 +102,30 @@ class Agent(core.Agent):
     def _set_rng_state(self, state: Any) -> None:
         _set_rng_state(state)
 
+    def _check_module_state(self, name: str, module: Any, state: Any) -> str | None:
+        """Parameter names and shapes of a ``nn.Module``; group sizes of an optimizer."""
+        if isinstance(module, nn.Module):
+            if not isinstance(state, Mapping):
+                return f"expected a state dict, found {type(state).__name__}"
+            own = module.state_dict()
+            missing = sorted(set(own) - set(state))
+            unexpected = sorted(set(state) - set(own))
+            if missing or unexpected:
+                return f"missing {missing[:5]}, unexpected {unexpected[:5]}"
+            for key, tensor in own.items():
+                stored = state[key]
+                if isinstance(stored, torch.Tensor) and tuple(stored.shape) != tuple(tensor.shape):
+                    return f"'{key}' has shape {tuple(stored.shape)}, this agent's has {tuple(tensor.shape)}"
+        elif isinstance(module, torch.optim.Optimizer):
+            groups = state.get("param_groups") if isinstance(state, Mapping) else None
+            if not isinstance(groups, list):
+                return "not an optimizer state"
+            sizes = [len(g["params"]) for g in module.param_groups]
+            stored_sizes = [len(g.get("params", [])) for g in groups]
+            if sizes != stored_sizes:
+                return f"parameter groups of sizes {stored_sizes}, this agent's optimizer has {sizes}"
+        return None
+
     def _load_module(self, name: str, module: Any, state: Any) -> None:
         super()._load_module(name, module, state)
         if hasattr(module, "eval"):

@@ -93,7 +93,9 @@ class OnPolicyAgent(Agent):
         if c["value_preprocessor"] is not None:
             self.checkpoint_modules["value_preprocessor"] = self._value_preprocessor
 
-        self._rollout = 0
+        self._rollout = 0  # training steps stored since the agent was created (a rollout ends at each multiple)
+        if self.memory is not None:  # a checkpoint taken mid-rollout keeps the partial rollout
+            self.checkpoint_modules["memory"] = self.memory
 
     # ------------------------------------------------------------------ construction helpers
     def _build_optimizer(self, params: list[torch.nn.Parameter], learning_rate: float, name: str) -> None:
@@ -160,6 +162,17 @@ class OnPolicyAgent(Agent):
             self.set_mode("train")
             self._update(timestep, timesteps)
             self.set_mode("eval")
+
+    def _checkpoint_meta(self) -> dict[str, Any]:
+        return {**super()._checkpoint_meta(), "rollout": self._rollout}
+
+    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
+        """Continue the stored rollout; the episodes it was collecting cannot continue, so its last step counts as
+        truncated (it bootstraps from its stored next observation)."""
+        super()._restore_meta(meta)
+        if "rollout" in meta and self.memory is not None:
+            self._rollout = int(meta["rollout"])
+            self.interrupt_episodes()
 
     def interrupt_episodes(self) -> None:
         """The trainer abandoned the episodes in progress (mode switch): mark the last stored step as truncated.
