@@ -69,8 +69,15 @@ class EpisodeTracker:
         if len(self._pending) >= self.sync_every:
             self.harvest()
 
-    def harvest(self) -> list[tuple[float, int, int]]:
-        """Move finished episodes to the host (one sync) and return the new ``(return, length, env_id)`` triples."""
+    def harvest(self) -> int:
+        """Move finished episodes to the host (one sync); returns how many ended since the last harvest."""
+        return len(self._harvest(collect=False))
+
+    def harvest_episodes(self) -> list[tuple[float, int, int]]:
+        """Like :meth:`harvest`, returning the new episodes as ``(return, length, env_id)`` triples."""
+        return self._harvest(collect=True)
+
+    def _harvest(self, collect: bool) -> Any:
         if not self._pending or self._ops is None:
             return []
         ops = self._ops
@@ -80,15 +87,17 @@ class EpisodeTracker:
         first_step = self.steps - len(self._pending)
         self._pending.clear()
         rows, envs = np.nonzero(dones)
-        new = [(float(r), int(k), int(e)) for r, k, e in zip(rets[dones], lens[dones], envs)]
-        for (r, k, e), row in zip(new, rows):
-            self.returns.append(r)
-            self.lengths.append(k)
-            self.env_ids.append(e)
-            self.end_steps.append(first_step + int(row) + 1)
-            self.total_return += r
-        self.total_episodes += len(new)
-        return new
+        returns, lengths = rets[dones].astype(np.float64), lens[dones]
+        self.total_episodes += len(returns)
+        self.total_return += float(returns.sum())
+        keep = slice(None) if self.history is None else slice(-self.history, None)  # older ones would drop out
+        self.returns.extend(returns[keep].tolist())
+        self.lengths.extend(lengths[keep].tolist())
+        self.env_ids.extend(envs[keep].tolist())
+        self.end_steps.extend((rows[keep] + first_step + 1).tolist())
+        if collect:
+            return list(zip(returns.tolist(), lengths.tolist(), envs.tolist()))
+        return returns
 
     def clear(self) -> None:
         """Forget everything: completed episodes and episodes in progress."""

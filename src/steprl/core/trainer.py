@@ -227,7 +227,7 @@ class Trainer:
             loop.step(mode, state.counter, self.timesteps)
             state.counter += 1
             step += 1
-            for r, _, e in tracker.harvest():
+            for r, _, e in tracker.harvest_episodes():
                 if counts[e] < targets[e]:
                     counts[e] += 1
                     selected.append(r)
