@@ -1,7 +1,7 @@
 """A minimal hand-written SAC loop on Pendulum-v1 (plain gymnasium + torch): the reference for benchmarks/sac_pendulum.py.
 
 Same networks, initialisation, hyperparameters and update order as steprl's SAC built by
-``steprl.utils.mlp_sac.build_sac_models``: a tanh-squashed Gaussian policy (one trunk, one ``[mean, log_std]`` head,
+``steprl.models.torch.networks.sac.build_sac_models``: a tanh-squashed Gaussian policy (one trunk, one ``[mean, log_std]`` head,
 log-std squashed into [-5, 2], default PyTorch init), two orthogonally initialised Q-MLPs and their polyak targets,
 fused Adam, automatic entropy tuning, uniform random actions for the first ``learning_starts`` steps, and a
 replay buffer of preallocated tensors. Only termination stops the bootstrap.
@@ -26,7 +26,7 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def q_mlp(inputs: int, hidden: list[int]) -> nn.Sequential:
-    """ReLU MLP with orthogonal weights (gain sqrt(2), head 1.0) and zero biases (as steprl.utils.mlp.build_mlp)."""
+    """ReLU MLP with orthogonal weights (gain sqrt(2), head 1.0) and zero biases (as steprl.models.torch.networks.mlp.build_mlp)."""
     layers: list[nn.Module] = []
     size = inputs
     for width in hidden:

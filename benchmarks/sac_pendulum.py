@@ -23,9 +23,9 @@ from steprl import config
 from steprl.agents.torch.sac import SAC, SAC_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
+from steprl.models.torch.networks.sac import build_sac_models
 from steprl.trainers.torch import ManualTrainer
 from steprl.utils import set_seed
-from steprl.utils.mlp_sac import build_sac_models
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sac_handwritten  # noqa: E402

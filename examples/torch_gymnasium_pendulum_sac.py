@@ -19,9 +19,9 @@ from steprl.agents.torch.sac import SAC, SAC_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
 from steprl.models.torch import DeterministicMixin, Model
+from steprl.models.torch.networks.sac import MLPSquashedGaussianPolicy
 from steprl.trainers.torch import SequentialTrainer
 from steprl.utils import set_seed
-from steprl.utils.mlp_sac import MLPSquashedGaussianPolicy
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--timesteps", type=int, default=15000)

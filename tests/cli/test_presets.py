@@ -10,11 +10,8 @@ import gymnasium
 import pytest
 
 from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
-from steprl.memories.torch import RandomMemory
-from steprl.resources.preprocessors.torch import RunningStandardScaler
-from steprl.resources.schedulers.torch import KLAdaptiveLR
-from steprl.utils.mlp import MLPCategoricalPolicy, MLPGaussianPolicy, build_ppo_models
-from steprl.utils.presets import (
+from steprl.cli.presets import (
+    DEFAULT_EVAL_EPISODES,
     Preset,
     PresetError,
     available_agents,
@@ -23,6 +20,10 @@ from steprl.utils.presets import (
     parse_preset,
     resolve_agent_cfg,
 )
+from steprl.memories.torch import RandomMemory
+from steprl.models.torch.networks.mlp import MLPCategoricalPolicy, MLPGaussianPolicy, build_ppo_models
+from steprl.resources.preprocessors.torch import RunningStandardScaler
+from steprl.resources.schedulers.torch import KLAdaptiveLR
 
 TUNED_ENVS = ["Acrobot-v1", "CartPole-v1", "Pendulum-v1"]
 
@@ -66,7 +67,7 @@ def build_agent(preset: Preset) -> PPO:
 
 
 def test_preset_files_are_package_data() -> None:
-    names = sorted(p.name for p in (resources.files("steprl") / "presets").iterdir() if p.name.endswith(".toml"))
+    names = sorted(p.name for p in (resources.files("steprl.cli") / "presets").iterdir() if p.name.endswith(".toml"))
     assert {f"{env}.toml" for env in TUNED_ENVS} | {"default.toml"} <= set(names)
     assert set(TUNED_ENVS) <= set(available_envs()) and "default" not in available_envs()
 
@@ -77,10 +78,10 @@ PRESET_TABLES = [(env, agent) for env in available_envs() for agent in available
 @pytest.mark.parametrize(("env_id", "agent"), PRESET_TABLES, ids=[f"{e}-{a}" for e, a in PRESET_TABLES])
 def test_every_preset_table_builds_its_agent_and_trains(env_id: str, agent: str, tmp_path: Any) -> None:
     """Each ``[<agent>]`` table of each preset file: valid keys, its agent and models build, a few steps train."""
-    from steprl.cli import _make_agent
+    from steprl.cli.registry import AGENTS
+    from steprl.cli.train import _make_agent
     from steprl.envs.wrappers.torch import wrap_env
     from steprl.trainers.torch import ManualTrainer
-    from steprl.utils.registry import AGENTS
 
     preset = load_preset(env_id, agent)
     assert not preset.is_default and preset.timesteps >= preset.num_envs >= 1 and preset.eval_every >= 1
@@ -97,7 +98,7 @@ def test_every_preset_table_builds_its_agent_and_trains(env_id: str, agent: str,
 
 @pytest.mark.parametrize("env_id", TUNED_ENVS)
 def test_every_preset_parses_and_builds_a_ppo(env_id: str) -> None:
-    path = resources.files("steprl") / "presets" / f"{env_id}.toml"
+    path = resources.files("steprl.cli") / "presets" / f"{env_id}.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     assert available_agents(env_id) == sorted(data) and "ppo" in data
     preset = load_preset(env_id, "ppo")
@@ -118,7 +119,7 @@ def test_every_preset_parses_and_builds_a_ppo(env_id: str) -> None:
 )
 def test_default_preset_tables_build_their_agents(agent: str, env_id: str, tmp_path: Any) -> None:
     """The generic tables of ``default.toml`` (environments without a preset) build and train a few steps."""
-    from steprl.cli import _make_agent
+    from steprl.cli.train import _make_agent
     from steprl.envs.wrappers.torch import wrap_env
     from steprl.trainers.torch import ManualTrainer
 
@@ -165,15 +166,57 @@ def test_resolve_agent_cfg_replaces_names_and_fills_sizes() -> None:
         (minimal_table(experiment={"write_interval": 1}), "ppo", "'experiment' cannot be set in a preset"),
         ({"ppo": {**minimal_table()["ppo"], "timesteps": 0}}, "ppo", "'timesteps' must be a positive integer"),
         ({"ppo": {k: v for k, v in minimal_table()["ppo"].items() if k != "agent"}}, "ppo", "missing key(s) agent"),
-        ({"ppo": {**minimal_table()["ppo"], "seed": 1}}, "ppo", "unknown key(s) seed"),
+        ({"ppo": {**minimal_table()["ppo"], "seed": 1}}, "ppo", "test.toml [ppo]: unknown key 'seed'. Valid keys: "),
+        (
+            {"ppo": {**minimal_table()["ppo"], "eval_episode": 5}},
+            "ppo",
+            "test.toml [ppo]: unknown key 'eval_episode'. Did you mean 'eval_episodes'?",
+        ),
         ({"ppo": {**minimal_table()["ppo"], "network": {"hidden": []}}}, "ppo", "'hidden' must be a non-empty list"),
-            ({"ppo": {**minimal_table()["ppo"], "memory_size": -3}}, "ppo", "'memory_size' must be a positive integer"),
+        (
+            {"ppo": {**minimal_table()["ppo"], "network": {"activaton": "relu"}}},
+            "ppo",
+            "test.toml [ppo].network: unknown PPO network key 'activaton'. Did you mean 'activation'?",
+        ),
+        (
+            {"sarsa": {**minimal_table()["ppo"], "network": {"epsilom": 0.1}}},
+            "sarsa",
+            "[sarsa].network: unknown SARSA network key 'epsilom'. Did you mean 'epsilon'? Valid keys: epsilon, shared",
+        ),
+        ({"ppo": {**minimal_table()["ppo"], "network": 3}}, "ppo", "'network' must be a table ([ppo.network])"),
+        ({"ppo": {**minimal_table()["ppo"], "memory_size": -3}}, "ppo", "'memory_size' must be a positive integer"),
+        ({"ppo": {**minimal_table()["ppo"], "eval_episodes": 0}}, "ppo", "'eval_episodes' must be a positive integer"),
+        (
+            {**minimal_table(), "sacc": minimal_table()["ppo"]},
+            "ppo",
+            "test.toml: table [sacc]: agent 'sacc' is not supported by steprl. Did you mean 'sac'?",
+        ),
+        (
+            {"dqn": {**minimal_table()["ppo"], "agent": {"exploration": {"timestep": 10}}}},
+            "dqn",
+            "[dqn].agent.exploration: unknown DQN exploration key 'timestep'. Did you mean 'timesteps'?",
+        ),
+        (
+            {"dqn": {**minimal_table()["ppo"], "agent": {"exploration": 0.1}}},
+            "dqn",
+            "[dqn].agent.exploration: must be a table of initial_epsilon, final_epsilon, timesteps",
+        ),
     ],
 )
 def test_loader_errors_are_clear(data: dict[str, Any], agent: str, message: str) -> None:
     with pytest.raises(PresetError) as info:
         parse_preset(data, "Env-v0", agent, "test.toml")
     assert message in str(info.value)
+
+
+def test_eval_episodes_key() -> None:
+    """Taxi's cheap, noisy tabular evaluations run 100 episodes; a table without the key evaluates 10."""
+    for agent in ("q_learning", "sarsa"):
+        assert load_preset("Taxi-v4", agent).eval_episodes == 100
+        assert load_preset("FrozenLake-v1", agent).eval_episodes == 10  # deterministic: every episode is the same
+    assert load_preset("CartPole-v1", "ppo").eval_episodes == DEFAULT_EVAL_EPISODES == 10
+    assert parse_preset(minimal_table(), "X", "ppo").eval_episodes == 10
+    assert parse_preset({"ppo": {**minimal_table()["ppo"], "eval_episodes": 7}}, "X", "ppo").eval_episodes == 7
 
 
 def test_missing_agent_table_in_a_real_preset() -> None:

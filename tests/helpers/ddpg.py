@@ -9,7 +9,7 @@ from steprl.agents.torch.ddpg import DDPG, DDPG_DEFAULT_CONFIG
 from steprl.agents.torch.td3 import TD3, TD3_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
-from steprl.utils.mlp_deterministic import build_ddpg_models, build_td3_models
+from steprl.models.torch.networks.deterministic import build_ddpg_models, build_td3_models
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from steprl import config
-from steprl.utils.presets import available_agents, available_envs, load_preset
+from steprl.cli.presets import available_agents, available_envs, load_preset
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -21,10 +21,10 @@ TABLES = [(env, agent) for env in available_envs() for agent in available_agents
 @pytest.mark.parametrize("mixed_precision", [False, True], ids=["fp32", "amp"])
 @pytest.mark.parametrize(("env_id", "agent"), TABLES, ids=[f"{e}-{a}" for e, a in TABLES])
 def test_agent_trains_on_cuda(env_id: str, agent: str, mixed_precision: bool, tmp_path: Path) -> None:
-    from steprl.cli import _make_agent
+    from steprl.cli.registry import AGENTS
+    from steprl.cli.train import _make_agent
     from steprl.envs.wrappers.torch import wrap_env
     from steprl.trainers.torch import ManualTrainer
-    from steprl.utils.registry import AGENTS
 
     defaults = AGENTS[agent].default_config()
     if mixed_precision and "mixed_precision" not in defaults:

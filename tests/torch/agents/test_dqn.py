@@ -18,8 +18,8 @@ from steprl.agents.torch.dqn.losses import dqn_loss, dqn_targets
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
 from steprl.models.torch import DeterministicMixin, Model
+from steprl.models.torch.networks.q import build_dqn_models
 from steprl.trainers.torch import ManualTrainer, SequentialTrainer
-from steprl.utils.mlp_q import build_dqn_models
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}

@@ -16,8 +16,8 @@ from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, s
 from steprl.agents.torch.sac.sac import default_target_entropy
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
-from steprl.trainers.torch import ManualTrainer, SequentialTrainer
 from steprl.models.torch.networks.sac import MLPSquashedGaussianPolicy, build_sac_models
+from steprl.trainers.torch import ManualTrainer, SequentialTrainer
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}

@@ -8,8 +8,8 @@ import torch
 from helpers.ddpg import ConstantNoise, crafted_batch, make_agent, same, snapshot
 
 from steprl.agents.torch.td3.losses import clipped_double_q_target, smoothed_target_actions
+from steprl.cli.presets import PresetError, load_preset, parse_preset, resolve_agent_cfg
 from steprl.resources.noises.torch import GaussianNoise
-from steprl.utils.presets import PresetError, load_preset, parse_preset, resolve_agent_cfg
 
 TARGETS = ("target_policy", "target_critic_1", "target_critic_2")
 

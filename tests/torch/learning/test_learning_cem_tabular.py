@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+from steprl.backends.torch_checkpoint import torch_load
 from steprl.cli import main
-from steprl.core.checkpoint import torch_load
 
 
 def _train(tmp_path: Path, *args: str) -> tuple[dict, Path]:

@@ -1,0 +1,203 @@
+"""Checks of what a user gives the ``steprl`` command, each failing with a one-line :class:`CLIError`.
+
+Everything a user can get wrong (arguments, environment id, missing optional packages, an agent that cannot act
+in the environment, the run directory) is checked here before anything is built or trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium
+
+from steprl.cli.registry import AGENTS, describe_space
+
+__all__ = [
+    "CLIError",
+    "agent_alternatives",
+    "check_agent_fits",
+    "check_args",
+    "check_dependencies",
+    "check_device",
+    "exception_message",
+    "guard_env",
+    "prepare_run_dir",
+    "resolve_env_id",
+]
+
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding accepts [0, 2**32 - 1]
+# Python module -> what to install for it (modules that gymnasium environment families import)
+_PIP_NAMES = {
+    "Box2D": '"gymnasium[box2d]" (it needs swig: pip install swig first)',
+    "mujoco": '"gymnasium[mujoco]"',
+    "pygame": '"gymnasium[classic-control]"',
+    "ale_py": "ale-py",
+    "tensorboard": '"steprl[tensorboard]"',
+    "matplotlib": '"steprl[plot]"',
+    "torch": '"steprl[torch]"',
+}
+
+
+class CLIError(Exception):
+    """A user error, reported as ``steprl <command>: error: <message>`` with exit code 2."""
+
+
+def exception_message(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a ``KeyError`` without the quotes that ``str`` adds)."""
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip()) or type(exc).__name__
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Numbers and the backend of ``steprl train``."""
+    if args.backend != "torch":
+        raise CLIError(f"--backend {args.backend} is not available yet: only 'torch' is implemented")
+    for name in ("timesteps", "num_envs", "eval_episodes", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.eval_every is not None and args.eval_every < 0:
+        raise CLIError(f"--eval-every must be >= 0, got {args.eval_every}")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise CLIError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
+    if args.run_dir is not None and not args.run_dir.strip():
+        raise CLIError("--run-dir must not be empty")
+
+
+def check_dependencies() -> None:
+    """PyTorch (the only backend), TensorBoard (the run's events) and matplotlib (``learning_curve.png``)."""
+    for module, why in (
+        ("torch", "the steprl command trains PyTorch agents"),
+        ("tensorboard", "the steprl command writes TensorBoard events to the run directory"),
+        ("matplotlib", "the steprl command draws learning_curve.png"),
+    ):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise CLIError(f"{module} is not installed: pip install {_PIP_NAMES[module]} ({why})")
+
+
+def resolve_env_id(env_id: str) -> str:
+    """The registered id of ``env_id``: ``module:id`` imports ``module`` first (it registers ``id``), an id without
+    version is its latest version; an unknown id is a :class:`CLIError` naming close registered ids."""
+    from gymnasium.envs.registration import find_highest_version, get_env_id, parse_env_id
+
+    name = env_id
+    if ":" in env_id:
+        module, name = env_id.split(":", 1)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise CLIError(
+                f"--env {env_id}: cannot import module '{module}' that registers the environment ({exception_message(exc)})"
+            ) from exc
+    try:
+        namespace, base, version = parse_env_id(name)
+    except gymnasium.error.Error as exc:
+        raise CLIError(f"--env {env_id}: {exception_message(exc)}") from exc
+    if name in gymnasium.registry:
+        return name
+    latest = find_highest_version(namespace, base) if version is None else None
+    if latest is not None:
+        return get_env_id(namespace, base, latest)
+    if namespace is not None and not any(spec.namespace == namespace for spec in gymnasium.registry.values()):
+        hint = f" (pip install ale-py, then --env ale_py:{name})" if namespace == "ALE" else ""
+        raise CLIError(
+            f"unknown environment namespace '{namespace}' in --env {env_id}: install the package that registers it "
+            f"and name its module, as in --env <module>:{name}{hint}"
+        )
+    close = difflib.get_close_matches(name, list(gymnasium.registry), n=3, cutoff=0.6)
+    hint = (
+        f"; did you mean {', '.join(close[:-1])} or {close[-1]}?" if len(close) > 1 else f"; did you mean {close[0]}?"
+    ) if close else " (gymnasium.pprint_registry() lists the registered ids)"
+    raise CLIError(f"unknown environment '{env_id}': gymnasium has no environment with this id{hint}")
+
+
+def guard_env(action: Callable[[], Any], env_id: str) -> Any:
+    """``action()`` (creating or resetting environment ``env_id``) with its user-facing failures as
+    :class:`CLIError`: a missing package of the environment family, a bad ``env_kwargs`` key or value."""
+    try:
+        return action()
+    except gymnasium.error.DependencyNotInstalled as exc:
+        raise CLIError(f"environment {env_id} needs an optional package: {exception_message(exc)}") from exc
+    except ImportError as exc:
+        name = getattr(exc, "name", None)
+        if name is None:
+            raise CLIError(f"cannot create environment {env_id}: {exception_message(exc)}") from exc
+        install = f"pip install {_PIP_NAMES[name]}" if name in _PIP_NAMES else "install the package that provides it"
+        raise CLIError(f"environment {env_id} needs the Python module '{name}', which is not installed: {install}") from exc
+    except (gymnasium.error.Error, TypeError, ValueError, KeyError, OSError) as exc:  # e.g. a bad env_kwargs key
+        raise CLIError(f"cannot create environment {env_id}: {exception_message(exc)}") from exc
+
+
+def agent_alternatives(env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str) -> str:
+    """The agents that can act in the environment and have a table in its preset file, in words."""
+    fitting = [name for name, entry in AGENTS.items() if entry.fits(observation_space, action_space)]
+    usable = [name for name in fitting if name in tables]
+    if usable:
+        return f"agents with a preset table for {env_id}: {', '.join(usable)}"
+    if fitting:
+        return f"{', '.join(fitting)} would fit it, but {source} has no table for them"
+    return "no steprl agent fits it (the command builds models for Discrete and Box action spaces)"
+
+
+def check_agent_fits(agent: str, env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str) -> None:
+    """``agent``'s model builder accepts the environment's spaces; else name the agents that would do."""
+    entry = AGENTS[agent]
+    if entry.fits(observation_space, action_space):
+        return
+    spaces = f"{describe_space(action_space)} actions"
+    if entry.discrete_observations:
+        spaces = f"{describe_space(observation_space)} observations and {spaces}"
+    alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source)
+    raise CLIError(f"--agent {agent} needs {entry.requirement()}, but {env_id} has {spaces}; {alternatives}")
+
+
+def check_device(name: str) -> Any:
+    """The ``torch.device`` named by ``--device``, which must exist on this machine."""
+    import torch
+
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise CLIError(f"--device {name!r} is not a torch device: {exception_message(exc)}") from exc
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise CLIError(f"--device {name}: CUDA is not available on this machine")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise CLIError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise CLIError(f"--device {name}: MPS is not available on this machine")
+    elif device.type != "cpu":
+        raise CLIError(f"--device {name}: the steprl command runs on cpu, cuda[:N] or mps")
+    return device
+
+
+def prepare_run_dir(path: str) -> str | None:
+    """Create ``path`` (and ``path/checkpoints``) and check it is writable; returns the topmost directory created
+    (``None`` if ``path`` existed), which the caller removes when the run fails before it starts."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CLIError(f"--run-dir {path} is an existing file, not a directory")
+    created = path
+    while not os.path.exists(os.path.dirname(created)) and os.path.dirname(created) != created:
+        created = os.path.dirname(created)
+    created_root = None if os.path.exists(path) else created
+    try:
+        os.makedirs(os.path.join(path, "checkpoints"), exist_ok=True)
+        with tempfile.TemporaryFile(dir=os.path.join(path, "checkpoints")):
+            pass
+    except OSError as exc:
+        if created_root is not None and os.path.isdir(created_root):
+            shutil.rmtree(created_root, ignore_errors=True)
+        raise CLIError(f"--run-dir {path} is not writable: {exc.strerror or exception_message(exc)}") from exc
+    return created_root

@@ -1,0 +1,92 @@
+"""The ``steprl`` argument parser and entry point: every user error is one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from steprl.cli.checks import CLIError, exception_message
+from steprl.cli.presets import DEFAULT_EVAL_EPISODES, available_envs
+from steprl.cli.registry import AGENTS
+
+__all__ = ["build_parser", "main"]
+
+BACKENDS = ("torch", "jax")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: …)`` only for options whose default is a value (``None`` means "from the preset")."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``steprl`` argument parser (sub-command ``train``)."""
+    parser = argparse.ArgumentParser(
+        prog="steprl", description="steprl: train reinforcement-learning agents from presets."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    train = sub.add_parser(
+        "train",
+        help="train an agent on a Gymnasium environment",
+        description=(
+            "Train an agent with the preset of the environment (steprl/cli/presets/<env>.toml; environments without "
+            f"one use the generic default preset). Presets: {', '.join(available_envs())}. Step counts are "
+            "environment steps over all sub-environments: the training loop runs timesteps // num_envs vector steps."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    train.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id ([module:]id)")
+    train.add_argument("--agent", default="ppo", choices=list(AGENTS), help="agent (a table of the preset)")
+    train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
+    train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
+    train.add_argument("--seed", type=int, default=42, help="random seed (evaluation environment: seed + 1000)")
+    train.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="environment steps between evaluations (0: final only; default: preset)",
+    )
+    train.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=None,
+        help=f"episodes per evaluation (default: the preset's eval_episodes, else {DEFAULT_EVAL_EPISODES})",
+    )
+    train.add_argument("--render", action="store_true", help="create the training environment with render_mode='human'")
+    train.add_argument("--run-dir", default=None, help="output directory (default: runs/<date>_<time>_<env>_<agent>)")
+    train.add_argument("--backend", default="torch", choices=BACKENDS, help="tensor backend")
+    train.add_argument(
+        "--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)"
+    )
+    train.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    train.add_argument(
+        "--device", default=None, help="torch device of the models and tensors, e.g. cpu or cuda:0 (default: cuda if available)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``steprl`` command; returns the exit code (2 for usage errors, 130 when interrupted)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help (0) or an argparse usage error (2)
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from steprl.cli.train import run_train
+
+    try:
+        return run_train(args)
+    except CLIError as exc:
+        print(f"steprl {args.command}: error: {exception_message(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"steprl {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,151 @@
+"""The agents the ``steprl`` command can train: where each agent, its default config and its model builder live.
+
+Entries name ``"module:attribute"`` paths so that nothing is imported until an agent is used. A model builder has
+the signature ``build(observation_space, action_space, device, network: Mapping, num_envs: int) -> dict[str, Model]``
+(``network`` is the preset's ``[<agent>.network]`` table, empty when the preset has none); the builders live in
+:mod:`steprl.models.torch.networks`. Each entry also states the spaces its builder accepts, so that the command can
+reject an agent that cannot act in an environment before building anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import gymnasium
+import numpy as np
+
+__all__ = ["AGENTS", "AgentEntry", "describe_space", "fitting_agents", "import_path"]
+
+MemoryKind = Literal["rollout", "replay", "none"]
+ActionKind = Literal["Discrete", "Box"]
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """One trainable agent of the ``steprl`` command.
+
+    ``memory``: ``"rollout"`` → ``RandomMemory(memory_size=cfg["rollouts"])`` and evaluations aligned to whole
+    rollouts; ``"replay"`` → ``RandomMemory(memory_size=<preset memory_size>)``; ``"none"`` → no memory.
+    ``actions``: the action spaces the model builder accepts; ``bounded_actions``: a Box needs finite bounds;
+    ``discrete_observations``: the observations must be Discrete (the model is a table of states).
+    ``network_keys``: path of the tuple of ``network`` keys the builder reads.
+    """
+
+    agent: str
+    config: str
+    models: str
+    memory: MemoryKind
+    network_keys: str
+    actions: tuple[ActionKind, ...]
+    bounded_actions: bool = False
+    discrete_observations: bool = False
+
+    def agent_class(self) -> Any:
+        """The agent class."""
+        return import_path(self.agent)
+
+    def default_config(self) -> dict[str, Any]:
+        """The agent's ``*_DEFAULT_CONFIG``."""
+        return import_path(self.config)
+
+    def valid_network_keys(self) -> tuple[str, ...]:
+        """The keys of a ``network`` table that the model builder reads."""
+        return tuple(import_path(self.network_keys))
+
+    def build_models(self, observation_space: Any, action_space: Any, device: Any, network: Any, num_envs: int) -> Any:
+        """The agent's models, by role."""
+        return import_path(self.models)(observation_space, action_space, device, network, num_envs)
+
+    def requirement(self) -> str:
+        """The spaces this agent needs, in words (e.g. ``"a Box action space with finite bounds"``)."""
+        actions = " or ".join(self.actions) + " action space"
+        if self.bounded_actions:
+            actions += " with finite bounds"
+        return f"Discrete observations and a {actions}" if self.discrete_observations else f"a {actions}"
+
+    def fits(self, observation_space: Any, action_space: Any) -> bool:
+        """Whether the model builder accepts these spaces."""
+        if self.discrete_observations and not isinstance(observation_space, gymnasium.spaces.Discrete):
+            return False
+        if isinstance(action_space, gymnasium.spaces.Discrete):
+            return "Discrete" in self.actions
+        if isinstance(action_space, gymnasium.spaces.Box):
+            finite = bool(np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all())
+            return "Box" in self.actions and (finite or not self.bounded_actions)
+        return False
+
+
+def import_path(path: str) -> Any:
+    """The attribute named by ``"package.module:attribute"``."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def describe_space(space: Any) -> str:
+    """A short description of a gymnasium space, e.g. ``Discrete(3)`` or ``Box(shape=(1,), bounds [-2, 2])``."""
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return f"Discrete({int(space.n)})"
+    if isinstance(space, gymnasium.spaces.Box):
+        low, high = np.asarray(space.low), np.asarray(space.high)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            return f"Box(shape={space.shape}, unbounded)"
+        return f"Box(shape={space.shape}, bounds [{low.min():g}, {high.max():g}])"
+    return type(space).__name__
+
+
+def fitting_agents(observation_space: Any, action_space: Any) -> list[str]:
+    """Names of the agents whose model builder accepts these spaces (registry order)."""
+    return [name for name, entry in AGENTS.items() if entry.fits(observation_space, action_space)]
+
+
+_TORCH = "steprl.agents.torch"
+_NETS = "steprl.models.torch.networks"
+# model builder -> the tuple of network keys it reads (both in steprl.models.torch.networks)
+_NETWORK_KEYS = {
+    "mlp:build_ppo_models": "mlp:PPO_NETWORK_KEYS",
+    "onpolicy:build_rpo_models": "onpolicy:RPO_NETWORK_KEYS",
+    "tabular:build_cem_models": "tabular:CEM_NETWORK_KEYS",
+    "tabular:build_tabular_models": "tabular:TABULAR_NETWORK_KEYS",
+    "q:build_dqn_models": "q:DQN_NETWORK_KEYS",
+    "sac:build_sac_models": "sac:SAC_NETWORK_KEYS",
+    "deterministic:build_td3_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
+    "deterministic:build_ddpg_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
+}
+_ANY: tuple[ActionKind, ...] = ("Discrete", "Box")
+_DISCRETE: tuple[ActionKind, ...] = ("Discrete",)
+_BOX: tuple[ActionKind, ...] = ("Box",)
+
+
+def _entry(
+    module: str, cls: str, builder: str, memory: MemoryKind, actions: tuple[ActionKind, ...], **kw: bool
+) -> AgentEntry:
+    package = f"{_TORCH}.{module}"
+    return AgentEntry(
+        agent=f"{package}:{cls}",
+        config=f"{package}:{cls}_DEFAULT_CONFIG",
+        models=f"{_NETS}.{builder}",
+        memory=memory,
+        network_keys=f"{_NETS}.{_NETWORK_KEYS[builder]}",
+        actions=actions,
+        **kw,
+    )
+
+
+AGENTS: dict[str, AgentEntry] = {
+    "ppo": _entry("ppo", "PPO", "mlp:build_ppo_models", "rollout", _ANY),
+    "a2c": _entry("a2c", "A2C", "mlp:build_ppo_models", "rollout", _ANY),
+    "rpo": _entry("rpo", "RPO", "onpolicy:build_rpo_models", "rollout", _BOX),
+    "trpo": _entry("trpo", "TRPO", "mlp:build_ppo_models", "rollout", _ANY),
+    "cem": _entry("cem", "CEM", "tabular:build_cem_models", "rollout", _DISCRETE),
+    "q_learning": _entry(
+        "q_learning", "Q_LEARNING", "tabular:build_tabular_models", "none", _DISCRETE, discrete_observations=True
+    ),
+    "sarsa": _entry("sarsa", "SARSA", "tabular:build_tabular_models", "none", _DISCRETE, discrete_observations=True),
+    "dqn": _entry("dqn", "DQN", "q:build_dqn_models", "replay", _DISCRETE),
+    "ddqn": _entry("dqn", "DDQN", "q:build_dqn_models", "replay", _DISCRETE),
+    "sac": _entry("sac", "SAC", "sac:build_sac_models", "replay", _BOX),
+    "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, bounded_actions=True),
+    "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, bounded_actions=True),
+}
