@@ -246,7 +246,7 @@ def test_checkpoint_round_trip(cls: Any, tmp_path: Any) -> None:
     other = build(cls, num_envs=2)
     other.load(path)
     assert torch.equal(other.q_table, agent.q_table) and other.training_steps == 7
-    with pytest.raises(Exception, match="q_table. has shape \(2, 5, 2\), this agent.s has \(3, 5, 2\)"):
+    with pytest.raises(Exception, match=r"q_table. has shape \(2, 5, 2\), this agent.s has \(3, 5, 2\)"):
         build(cls, num_envs=3).load(path)
 
 

@@ -25,6 +25,9 @@ class GymnasiumWrapper(Wrapper):
       the cached observations to act from and the last infos. Unlike skrl this also holds for a single env, which
       :meth:`step` already reset when its episode ended.
 
+    Observations of the wrong shape raise ``ValueError`` (of a lossy dtype, e.g. floats for a Discrete space:
+    ``TypeError``); actions of a shape other than ``(N, *shape)``/``(N, size)`` (Discrete: also ``(N,)``) raise
+    ``ValueError``, float actions for Discrete/MultiDiscrete/MultiBinary spaces ``TypeError``.
     ``check_finite`` raises ``ValueError`` on NaN/inf rewards or observations. ``partial_reset`` overrides the
     detection of vector envs whose ``reset(options={"reset_mask": ...})`` resets only the masked sub-envs.
     """
@@ -59,14 +62,15 @@ class GymnasiumWrapper(Wrapper):
         return tensor if self._on_cpu else tensor.to(self._device)
 
     def _numpy_actions(self, actions: torch.Tensor | np.ndarray) -> Any:
-        if tuple(actions.shape) not in self._actions.shapes:
-            raise self._actions.shape_error(tuple(actions.shape))
-        if isinstance(actions, torch.Tensor):
-            actions = actions.detach()
-            if actions.dtype in (torch.bfloat16, torch.float16):
-                actions = actions.float()
-            actions = actions.cpu().numpy()
-        return self._actions(actions)
+        """Check the actions (shape, then an integer dtype for integer spaces) and convert them for the env."""
+        if not isinstance(actions, torch.Tensor):
+            return self._actions(actions)
+        integral = not (actions.is_floating_point() or actions.is_complex())
+        self._actions.check(tuple(actions.shape), actions.dtype, integral)  # names the tensor's own dtype
+        actions = actions.detach()
+        if actions.dtype in (torch.bfloat16, torch.float16):
+            actions = actions.float()
+        return self._actions.convert(actions.cpu().numpy())
 
     def reset(self, *, force: bool = False, seed: int | None = None) -> tuple[torch.Tensor, Any]:
         """Return ``(observations to act from (N, obs_size), infos)``, resetting every sub-env only when needed.
