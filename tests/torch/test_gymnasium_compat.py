@@ -32,3 +32,9 @@ def test_an_existing_vector_make_is_left_alone(monkeypatch) -> None:
     monkeypatch.setattr(gym.vector, "make", own, raising=False)
     gymnasium_compat.install_vector_make()
     assert gym.vector.make is own
+
+
+def test_skrl_deprecated_envs_torch_path() -> None:
+    from steprl.envs import torch as envs_torch
+
+    assert envs_torch.wrap_env is wrap_env

@@ -2,7 +2,7 @@
 
 Gymnasium 1.0 removed ``gymnasium.vector.make`` in favour of ``gymnasium.make_vec``. When it is missing, importing a
 steprl wrapper package adds a function of that name which builds the same vector environment with ``make_vec``
-(one warning the first time it is used). Nothing is changed when Gymnasium still has its own.
+(one warning per environment id). Nothing is changed when Gymnasium still has its own.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from steprl import logger
 
 __all__ = ["install_vector_make"]
 
-_warned = False
+_warned: set[str] = set()  # ids already reported
 
 
 def _vector_make(
@@ -28,9 +28,8 @@ def _vector_make(
     **kwargs: Any,
 ) -> Any:
     """``gymnasium.make_vec(id, num_envs, vectorization_mode="async" if asynchronous else "sync", ...)``."""
-    global _warned
-    if not _warned:
-        _warned = True
+    if str(id) not in _warned:
+        _warned.add(str(id))
         logger.warning(
             "gymnasium.vector.make was removed in Gymnasium 1.0; steprl builds the environment with "
             f"gymnasium.make_vec({id!r}, num_envs={num_envs}, vectorization_mode={'async' if asynchronous else 'sync'!r}) instead"
