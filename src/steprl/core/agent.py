@@ -129,14 +129,20 @@ class Agent:
         """This process's rank in a distributed run (0 otherwise); only rank 0 writes logs and checkpoints."""
         return int(os.getenv("RANK", "0"))
 
+    def _writer_class(self) -> Any:
+        """The TensorBoard ``SummaryWriter`` class to use (raises ``ImportError`` when none is installed)."""
+        from tensorboardX import SummaryWriter  # type: ignore[import-not-found]
+
+        return SummaryWriter
+
     def _open_writer(self, log_dir: str) -> Any:
-        """A TensorBoard ``SummaryWriter`` for ``log_dir`` (``None`` when no TensorBoard writer is installed)."""
+        """A TensorBoard writer for ``log_dir`` (``None``, with a warning, when TensorBoard is not installed)."""
         try:
-            from tensorboardX import SummaryWriter  # type: ignore[import-not-found]
+            writer_class = self._writer_class()
         except ImportError:
             logger.warning("TensorBoard is not installed (pip install tensorboard): tracking data is not written")
             return None
-        return SummaryWriter(log_dir=log_dir)
+        return writer_class(log_dir=log_dir)
 
     def _save_file(self, data: Mapping[str, Any], path: str) -> None:
         """Write ``data`` (module states and plain values) to ``path`` atomically."""

@@ -3,20 +3,10 @@ environment) must swing the pendulum up with a fixed seed (marked slow)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-import torch
-
-from steprl.cli import main
-
-
-def _train(tmp_path: Path, *args: str) -> dict:
-    torch.set_num_threads(1)
-    run_dir = tmp_path / "run"
-    assert main(["train", *args, "--run-dir", str(run_dir), "--no-progress"]) == 0
-    return json.loads((run_dir / "summary.json").read_text())
+from helpers.command import train_with_command as _train
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from steprl import config, logger
+from steprl import config
 from steprl.backends.torch_checkpoint import torch_load, torch_save
 from steprl.core import agent as core
 
@@ -82,13 +82,10 @@ class Agent(core.Agent):
     def _process_rank(self) -> int:
         return config.torch.rank if config.torch.is_distributed else 0
 
-    def _open_writer(self, log_dir: str) -> Any:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            logger.warning("TensorBoard is not installed (pip install tensorboard): tracking data is not written")
-            return None
-        return SummaryWriter(log_dir=log_dir)
+    def _writer_class(self) -> Any:
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter
 
     def _save_file(self, data: Mapping[str, Any], path: str) -> None:
         torch_save(data, path)
