@@ -36,9 +36,10 @@ def check_run_dir(run_dir: Path, env: str, mean: float, episodes: int) -> dict:
     assert data["Eval / Mean return"][-1][1] == pytest.approx(mean, abs=0.05)
     assert 50 <= len(data["Loss / Value loss"]) + len(data["Reward / Instantaneous reward (mean)"]) <= 300
     assert (run_dir / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    checkpoints = run_dir / "checkpoints"
-    assert len(list(checkpoints.glob("agent_*.pt"))) == 10
-    for name in ("final_agent.pt", "best_eval_agent.pt"):
+    checkpoints = run_dir / "checkpoints"  # periodic ones at rollout boundaries (rollouts 32) and at the end
+    assert sorted(p.name for p in checkpoints.glob("agent_*.pt")) == [f"agent_{k}.pt" for k in (128, 32, 64, 96)]
+    assert (run_dir / "run.json").is_file() and (run_dir / "progress.json").is_file()
+    for name in ("final_agent.pt", "best_eval_agent.pt", "best_agent.pt"):
         state = torch.load(checkpoints / name, weights_only=True)
         assert {"policy", "value", "optimizer"} <= set(state)
     summary = json.loads((run_dir / "summary.json").read_text())

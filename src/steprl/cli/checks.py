@@ -26,6 +26,7 @@ __all__ = [
     "check_args",
     "check_dependencies",
     "check_device",
+    "check_resume_dir",
     "exception_message",
     "guard_env",
     "prepare_run_dir",
@@ -56,8 +57,8 @@ def exception_message(exc: BaseException) -> str:
 
 
 def check_args(args: argparse.Namespace) -> None:
-    """Numbers and the backend of ``steprl train``."""
-    if args.backend != "torch":
+    """Numbers, the backend and the directories of ``steprl train`` (``None``: not given)."""
+    if args.backend is not None and args.backend != "torch":
         raise CLIError(f"--backend {args.backend} is not available yet: only 'torch' is implemented")
     for name in ("timesteps", "num_envs", "eval_episodes", "threads"):
         value = getattr(args, name)
@@ -65,10 +66,14 @@ def check_args(args: argparse.Namespace) -> None:
             raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     if args.eval_every is not None and args.eval_every < 0:
         raise CLIError(f"--eval-every must be >= 0, got {args.eval_every}")
-    if not 0 <= args.seed <= MAX_SEED:
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
         raise CLIError(f"--seed must be in [0, {MAX_SEED}], got {args.seed}")
-    if args.run_dir is not None and not args.run_dir.strip():
-        raise CLIError("--run-dir must not be empty")
+    for option, value in (("--run-dir", args.run_dir), ("--resume", getattr(args, "resume", None))):
+        if value is not None and not value.strip():
+            raise CLIError(f"{option} must not be empty")
+    resume = getattr(args, "resume", None)
+    if resume is not None and args.run_dir is not None and os.path.abspath(args.run_dir) != os.path.abspath(resume):
+        raise CLIError("--resume RUN_DIR continues the run in RUN_DIR: do not give another --run-dir with it")
 
 
 def check_dependencies() -> None:
@@ -183,11 +188,11 @@ def check_device(name: str) -> Any:
     return device
 
 
-def prepare_run_dir(path: str) -> str | None:
+def prepare_run_dir(path: str, option: str = "--run-dir") -> str | None:
     """Create ``path`` (and ``path/checkpoints``) and check it is writable; returns the topmost directory created
     (``None`` if ``path`` existed), which the caller removes when the run fails before it starts."""
     if os.path.exists(path) and not os.path.isdir(path):
-        raise CLIError(f"--run-dir {path} is an existing file, not a directory")
+        raise CLIError(f"{option} {path} is an existing file, not a directory")
     created = path
     while not os.path.exists(os.path.dirname(created)) and os.path.dirname(created) != created:
         created = os.path.dirname(created)
@@ -199,5 +204,18 @@ def prepare_run_dir(path: str) -> str | None:
     except OSError as exc:
         if created_root is not None and os.path.isdir(created_root):
             shutil.rmtree(created_root, ignore_errors=True)
-        raise CLIError(f"--run-dir {path} is not writable: {exc.strerror or exception_message(exc)}") from exc
+        raise CLIError(f"{option} {path} is not writable: {exc.strerror or exception_message(exc)}") from exc
     return created_root
+
+
+def check_resume_dir(path: str) -> None:
+    """``--resume``'s directory exists, is a directory and is writable (nothing is created in it)."""
+    if not os.path.exists(path):
+        raise CLIError(f"--resume {path}: no such directory")
+    if not os.path.isdir(path):
+        raise CLIError(f"--resume {path} is a file, not a run directory")
+    try:
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise CLIError(f"--resume {path} is not writable: {exc.strerror or exception_message(exc)}") from exc

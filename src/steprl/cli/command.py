@@ -10,9 +10,12 @@ from steprl.cli.checks import CLIError, exception_message
 from steprl.cli.presets import DEFAULT_EVAL_EPISODES, available_envs
 from steprl.cli.registry import AGENTS
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DEFAULT_AGENT", "DEFAULT_ENV", "DEFAULT_SEED", "build_parser", "main"]
 
 BACKENDS = ("torch", "jax")
+DEFAULT_ENV = "CartPole-v1"
+DEFAULT_AGENT = "ppo"
+DEFAULT_SEED = 42
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -40,11 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
-    train.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id ([module:]id)")
-    train.add_argument("--agent", default="ppo", choices=list(AGENTS), help="agent (a table of the preset)")
+    train.add_argument("--env", default=None, help=f"Gymnasium environment id ([module:]id) (default: {DEFAULT_ENV})")
+    train.add_argument(
+        "--agent", default=None, choices=list(AGENTS), help=f"agent (a table of the preset) (default: {DEFAULT_AGENT})"
+    )
     train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
     train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
-    train.add_argument("--seed", type=int, default=42, help="random seed (evaluation environment: seed + 1000)")
+    train.add_argument(
+        "--seed", type=int, default=None, help=f"random seed; the evaluation environment uses seed + 1000 (default: {DEFAULT_SEED})"
+    )
     train.add_argument(
         "--eval-every",
         type=int,
@@ -59,7 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--render", action="store_true", help="create the training environment with render_mode='human'")
     train.add_argument("--run-dir", default=None, help="output directory (default: runs/<date>_<time>_<env>_<agent>)")
-    train.add_argument("--backend", default="torch", choices=BACKENDS, help="tensor backend")
+    train.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help=(
+            "continue the run in RUN_DIR from its newest checkpoint, with the run's own options (those given must "
+            "match them; a larger --timesteps extends the run)"
+        ),
+    )
+    train.add_argument("--backend", default=None, choices=BACKENDS, help=f"tensor backend (default: {BACKENDS[0]})")
     train.add_argument(
         "--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)"
     )

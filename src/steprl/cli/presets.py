@@ -30,6 +30,7 @@ Validation is strict: a table named after no agent, an unknown key of an agent t
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -79,7 +80,7 @@ _POSITIVE = ("timesteps", "num_envs", "eval_every", "eval_episodes", "memory_siz
 _TABLES = ("agent", "network", "env_kwargs")
 DEFAULT_MEMORY_SIZE = 100_000
 DEFAULT_EVAL_EPISODES = 10
-_NOT_IN_PRESETS = ("experiment", "rewards_shaper")  # set by the command / not expressible in TOML
+_NOT_IN_PRESETS = ("experiment", "rewards_shaper", "checkpoint_memory")  # set by the command / not expressible in TOML
 
 
 class PresetError(ValueError):
@@ -88,7 +89,8 @@ class PresetError(ValueError):
 
 @dataclass(frozen=True)
 class Preset:
-    """One agent's table of one preset file (``agent_cfg`` still holds class names, see :func:`resolve_agent_cfg`)."""
+    """One agent's table of one preset file (``agent_cfg`` still holds class names, see :func:`resolve_agent_cfg`;
+    ``table`` is the table as read, which a run stores in ``run.json`` so that ``--resume`` rebuilds the same agent)."""
 
     env_id: str
     agent: str
@@ -103,6 +105,7 @@ class Preset:
     is_default: bool = False
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     agents_in_file: tuple[str, ...] = field(default=())
+    table: dict[str, Any] = field(default_factory=dict)
 
 
 def _presets_dir() -> Any:
@@ -264,6 +267,7 @@ def parse_preset(
         is_default=is_default,
         env_kwargs=dict(env_kwargs),
         agents_in_file=tuple(sorted(data)),
+        table=copy.deepcopy(table),
     )
 
 

@@ -3,8 +3,10 @@
 Budgets count environment steps over all sub-environments: with ``--timesteps T --num-envs N`` the ManualTrainer
 loop runs ``T // N`` vector steps. Evaluations run every ``--eval-every`` environment steps (rounded to whole
 rollouts, so they happen right after an update) on a separate single environment with deterministic actions.
-A run directory holds the TensorBoard events, ``checkpoints/`` (periodic, ``best_eval_agent.pt``,
-``final_agent.pt``), ``learning_curve.png`` and ``summary.json``.
+A run directory (see :mod:`steprl.cli.rundir`) holds the TensorBoard events, ``run.json``, ``progress.json``,
+``checkpoints/`` (about 10 periodic ``agent_<vector step>.pt``, written at rollout boundaries for rollout-based
+agents, plus ``best_agent.pt``, ``best_eval_agent.pt`` and ``final_agent.pt``), ``learning_curve.png`` and
+``summary.json``. ``--resume RUN_DIR`` continues a run from its newest periodic checkpoint.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
-import json
 import logging
 import math
 import os
@@ -34,17 +35,35 @@ from steprl.cli.checks import (
     check_args,
     check_dependencies,
     check_device,
+    check_resume_dir,
     exception_message,
     guard_env,
     prepare_run_dir,
     resolve_env_id,
 )
+from steprl.cli.command import DEFAULT_AGENT, DEFAULT_ENV, DEFAULT_SEED
 from steprl.cli.presets import Preset, PresetError, available_agents, load_preset, preset_source, resolve_agent_cfg
 from steprl.cli.registry import AGENTS
+from steprl.cli.rundir import (
+    LOCK_FILE,
+    PROGRESS_FILE,
+    RUN_FILE,
+    Curve,
+    Progress,
+    RunLock,
+    RunSpec,
+    checkpoint_path,
+    newest_checkpoint,
+    no_run_configuration,
+    read_json,
+    write_json,
+)
 
 __all__ = ["deferred_diagnostics", "run_train", "strict_config"]
 
 UNLIMITED_EPISODE_STEPS = 10_000  # evaluation step budget per episode of an environment without a time limit
+CHECKPOINTS = 10  # periodic checkpoints per run, about
+HARVEST_EVERY = 1024  # vector steps between two moves of the training episodes into the curve
 
 
 @contextlib.contextmanager
@@ -86,33 +105,62 @@ def _default_run_dir(env_id: str, agent: str) -> str:
     return os.path.join("runs", f"{stamp}_{env_id.replace('/', '_')}_{agent}")
 
 
-def _train_curve(trainer: Any, num_envs: int) -> tuple[list[int], list[float]]:
-    """Training episode returns and the environment step at which each ended (sub-envs step in lockstep)."""
-    returns = trainer.episode_returns("train")
-    per_env: dict[int, int] = {}
-    steps: list[int] = []
-    for length, env_id in zip(trainer.episode_lengths("train"), trainer.episode_env_ids("train")):
-        per_env[env_id] = per_env.get(env_id, 0) + int(length)
-        steps.append(per_env[env_id] * num_envs)
-    order = np.argsort(steps, kind="stable")
-    return [steps[i] for i in order], [returns[i] for i in order]
+class _TrainingEpisodes:
+    """Moves the training episodes the trainer completed into the run's curve (bounded, see :class:`Curve`).
+
+    Called at least every ``HARVEST_EVERY`` vector steps, so the trainer needs to keep only the last
+    ``HARVEST_EVERY × num_envs`` episodes (``episode_history``). An episode that ended at vector step ``e`` of
+    this session (1-based) is placed at environment step ``(start + e) × num_envs``.
+    """
+
+    def __init__(self, trainer: Any, curve: Curve, start: int, num_envs: int) -> None:
+        self.trainer, self.curve, self.start, self.num_envs = trainer, curve, start, num_envs
+        self.seen = 0
+        self._sum, self._count = 0.0, 0
+
+    def harvest(self) -> None:
+        """Add the episodes completed since the last call."""
+        total = self.trainer.episode_count("train")
+        new = total - self.seen
+        if new <= 0:
+            return
+        returns = self.trainer.episode_returns("train")[-new:]
+        ends = self.trainer.episode_end_steps("train")[-new:]
+        self.seen = total
+        self.curve.add([(self.start + end) * self.num_envs for end in ends], returns)
+        self._sum += float(sum(returns))
+        self._count += len(returns)
+
+    def interval_mean(self) -> float | None:
+        """Mean return of the episodes harvested since the last call (``None``: none)."""
+        mean = self._sum / self._count if self._count else None
+        self._sum, self._count = 0.0, 0
+        return mean
 
 
 class _Evaluations:
     """Deterministic evaluations on a second ManualTrainer: log, TensorBoard scalars and the best-eval checkpoint.
 
     Each evaluation runs ``episodes`` episodes within ``max_steps`` environment steps, so an environment whose
-    episodes never end cannot stall the run (the episodes that ended are reported, or none).
+    episodes never end cannot stall the run (the episodes that ended are reported, or none). ``history`` is the
+    run's list of evaluations (it continues a resumed run's).
     """
 
     def __init__(
-        self, trainer: Any, agent: Any, episodes: int, max_steps: int, num_envs: int, checkpoints: str
+        self,
+        trainer: Any,
+        agent: Any,
+        episodes: int,
+        max_steps: int,
+        num_envs: int,
+        checkpoints: str,
+        history: list[dict[str, float]] | None = None,
     ) -> None:
         self.trainer, self.agent, self.episodes, self.max_steps = trainer, agent, episodes, max_steps
         self.num_envs = num_envs
         self.best_path = os.path.join(checkpoints, "best_eval_agent.pt")
-        self.best = -float("inf")
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, float]] = history if history is not None else []
+        self.best = max((e["mean"] for e in self.history if math.isfinite(e["mean"])), default=-float("inf"))
 
     def __call__(self, step: int) -> None:
         """Evaluate after ``step`` vector steps (the training trainer switches the agent back to training mode)."""
@@ -129,13 +177,25 @@ class _Evaluations:
             self.agent.writer.add_scalar("Eval / Return std", std, step)
         if mean > self.best:
             self.best = mean
-            self.agent.save(self.best_path)
+            save_models(self.agent, self.best_path)
         _echo(f"[eval] {env_steps} env steps: return {mean:.1f} ± {std:.1f}")
 
 
+def save_models(agent: Any, path: str) -> None:
+    """``agent.save(path)`` without the memory (a rollout or a replay buffer): what acting, evaluating and
+    fine-tuning need, at a fraction of the size; the periodic checkpoints keep the memory to resume."""
+    memory = agent.checkpoint_modules.pop("memory", None)
+    try:
+        agent.save(path)
+    finally:
+        if memory is not None:
+            agent.checkpoint_modules["memory"] = memory
+
+
 def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> Any:
-    """The preset's agent with its models and memory, writing to ``run_dir`` (~100 TensorBoard points, ~10
-    checkpoints); built in strict configuration mode, so an unknown configuration key is an error."""
+    """The preset's agent with its models and memory, writing ~100 TensorBoard points to ``run_dir``; built in
+    strict configuration mode, so an unknown configuration key is an error. The command writes the checkpoints
+    itself (the agent's ``checkpoint_interval`` is 0); replay agents store their memory in them."""
     from steprl.memories.torch import RandomMemory
 
     entry = AGENTS[preset.agent]
@@ -145,7 +205,7 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> An
             "directory": os.path.dirname(run_dir),
             "experiment_name": os.path.basename(run_dir),
             "write_interval": max(1, vector_steps // 100),
-            "checkpoint_interval": max(1, vector_steps // 10),
+            "checkpoint_interval": 0,
         }
         memory = None
         if entry.memory == "rollout":
@@ -153,6 +213,7 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> An
             memory = RandomMemory(memory_size=rollouts, num_envs=env.num_envs, device=env.device)
         elif entry.memory == "replay":
             memory = RandomMemory(memory_size=preset.memory_size, num_envs=env.num_envs, device=env.device)
+            cfg["checkpoint_memory"] = True  # a resumed run continues with its replay buffer
         models = entry.build_models(env.observation_space, env.action_space, env.device, preset.network, env.num_envs)
         return entry.agent_class()(
             models=models,
@@ -195,127 +256,324 @@ def _load_preset(env_id: str, agent: str) -> tuple[Preset, Any]:
 
 
 @dataclasses.dataclass
+class _Start:
+    """Where a run starts: its spec, preset, directory and, when resumed, the checkpoint and saved progress."""
+
+    spec: RunSpec
+    preset: Preset
+    probe: Any
+    run_dir: str
+    created_root: str | None = None  # removed when the run fails before training
+    checkpoint: str | None = None
+    start: int = 0  # vector steps already done
+    progress: Progress = dataclasses.field(default_factory=Progress)
+
+
+@dataclasses.dataclass
 class _Setup:
     """Everything a checked, built run needs."""
 
-    env_id: str
+    spec: RunSpec
     preset: Preset
     agent: Any
     trainer: Any
     evaluate: _Evaluations
+    episodes: _TrainingEpisodes
+    progress: Progress
     envs: list[Any]
     run_dir: str
     vector_steps: int
-    num_envs: int
+    start: int
     eval_interval: int
+    checkpoint_interval: int
+    checkpoint: str | None
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Run ``steprl train`` with parsed ``args``; a user error raises :class:`CLIError` before training starts."""
-    with deferred_diagnostics():
-        setup = _setup(args)
-    return _run(args, setup)
+    """Run ``steprl train`` with parsed ``args``; a user error raises :class:`CLIError` before training starts.
+    The run directory is locked for the whole run (released at exit, also on errors and Ctrl-C)."""
+    with RunLock() as lock:
+        with deferred_diagnostics():
+            setup = _setup(args, lock)
+        return _run(setup)
 
 
-def _setup(args: argparse.Namespace) -> _Setup:
-    """Check every input, then create the environments and the run directory and build the agent and trainers."""
+def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
+    """Check every input, lock the run directory, then create the environments and build the agent and trainers
+    (and load the checkpoint of a resumed run)."""
     check_args(args)
     check_dependencies()
+    begin = _resume_run(args, lock) if args.resume is not None else _new_run(args, lock)
+    try:
+        return _build(args, begin)
+    except BaseException:
+        lock.release()
+        if begin.created_root is not None:
+            shutil.rmtree(begin.created_root, ignore_errors=True)
+        raise
 
+
+def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
+    """A new run: its directory created, writable, locked and free of another run; its preset loaded."""
+    env_arg, agent = args.env or DEFAULT_ENV, args.agent or DEFAULT_AGENT
+    env_id = resolve_env_id(env_arg)
+    run_dir = os.path.abspath(args.run_dir or _default_run_dir(env_id, agent))
+    created_root = prepare_run_dir(run_dir)
+    try:
+        lock.acquire(run_dir, "--run-dir")
+        if os.path.exists(os.path.join(run_dir, RUN_FILE)):
+            raise CLIError(
+                f"--run-dir {run_dir} already holds a run ({RUN_FILE}): continue it with --resume {run_dir}, "
+                "or choose another --run-dir"
+            )
+        preset, probe = _load_preset(env_id, agent)
+    except BaseException:
+        lock.release()
+        if created_root is not None:
+            shutil.rmtree(created_root, ignore_errors=True)
+        raise
+    spec = RunSpec(
+        env=env_arg,
+        env_id=env_id,
+        agent=agent,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
+        backend=args.backend or "torch",
+        timesteps=args.timesteps or preset.timesteps,
+        num_envs=args.num_envs or preset.num_envs,
+        eval_every=preset.eval_every if args.eval_every is None else args.eval_every,
+        eval_episodes=args.eval_episodes or preset.eval_episodes,
+        preset_source=preset.source,
+        preset_default=preset.is_default,
+        preset_table=preset.table,
+    )
+    return _Start(spec, preset, probe, run_dir, created_root)
+
+
+def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
+    """A resumed run: its directory locked, its ``run.json`` read and compared with the options given, its newest
+    checkpoint found and its saved progress cut back to that checkpoint."""
+    import gymnasium
+
+    run_dir = os.path.abspath(args.resume)
+    check_resume_dir(run_dir)
+    if not any(os.path.exists(os.path.join(run_dir, name)) for name in (RUN_FILE, LOCK_FILE)):
+        raise no_run_configuration(run_dir)  # no run ever started here: leave the directory untouched
+    lock.acquire(run_dir, "--resume")
+    stored = RunSpec.read(run_dir)
+    module = stored.env.split(":", 1)[0] + ":" if ":" in stored.env else ""
+    resolve_env_id(module + stored.env_id)  # imports the module that registers the environment
+    spec = stored.resumed_with(args, run_dir, resolve_env_id)
+    found = newest_checkpoint(run_dir)
+    if found is None:
+        raise CLIError(
+            f"--resume {run_dir} has no checkpoint to continue from (checkpoints/agent_<step>.pt): the run stopped "
+            "before its first one; start a new run instead (remove this directory or choose another --run-dir)"
+        )
+    path, start = found
+    if start >= spec.timesteps // spec.num_envs:
+        done = start * spec.num_envs
+        raise CLIError(
+            f"--resume {run_dir}: the run already finished ({done} environment steps, {os.path.basename(path)}); "
+            f"give --timesteps {done + spec.num_envs} or more to train it further"
+        )
+    try:
+        preset = spec.preset()
+    except PresetError as exc:
+        raise CLIError(
+            f"--resume {run_dir}: the preset table in {RUN_FILE} is not valid: {exception_message(exc)}"
+        ) from exc
+    probe = guard_env(lambda: gymnasium.make(spec.env_id, **preset.env_kwargs), spec.env_id)
+    progress = _read_progress(run_dir, start, spec.num_envs)
+    return _Start(spec, preset, probe, run_dir, None, path, start, progress)
+
+
+def _read_progress(run_dir: str, start: int, num_envs: int) -> Progress:
+    """The run's saved progress, cut back to vector step ``start`` (a fresh one, with a warning, if unreadable)."""
+    path = os.path.join(run_dir, PROGRESS_FILE)
+    try:
+        progress = Progress.from_dict(read_json(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning(f"{path} cannot be read ({exception_message(exc)}): the curve and evaluations restart empty")
+        return Progress(timestep=start)
+    if progress.timestep < start:
+        logger.warning(
+            f"{path} stops at vector step {progress.timestep}, before the checkpoint ({start}): "
+            "the curve and evaluations in between are missing"
+        )
+    progress.trim(start, num_envs)
+    progress.timestep = start
+    return progress
+
+
+def _resume_seed(seed: int, start: int) -> int:
+    """The training environment's seed when resuming at ``start`` (fresh episodes, not those of the run's start)."""
+    return int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+
+
+def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
+    """Create the environments, build the agent and its trainers; load the checkpoint of a resumed run."""
     import gymnasium
     import torch
 
+    from steprl.core.checkpoint import CheckpointError
     from steprl.envs.wrappers.torch import wrap_env
     from steprl.trainers.torch import ManualTrainer
     from steprl.utils import set_seed
 
-    env_id = resolve_env_id(args.env)
-    preset, probe = _load_preset(env_id, args.agent)
-    envs: list[Any] = [probe]
-    created_run_dir: str | None = None
+    spec, preset, run_dir, start = begin.spec, begin.preset, begin.run_dir, begin.start
+    envs: list[Any] = [begin.probe]
+    agent = None
     try:
-        num_envs = args.num_envs or preset.num_envs
-        timesteps = args.timesteps or preset.timesteps
-        episodes = args.eval_episodes or preset.eval_episodes
-        eval_every = preset.eval_every if args.eval_every is None else args.eval_every
-        vector_steps = timesteps // num_envs
+        num_envs = spec.num_envs
+        vector_steps = spec.timesteps // num_envs
         if vector_steps < 1:
-            raise CLIError(f"--timesteps ({timesteps}) must be >= --num-envs ({num_envs}): nothing to run")
+            raise CLIError(f"--timesteps ({spec.timesteps}) must be >= --num-envs ({num_envs}): nothing to run")
         if args.device is not None:
             config.torch.device = check_device(args.device)  # the wrappers place tensors on it
+        probe = begin.probe
         episode_steps = probe.spec.max_episode_steps if probe.spec is not None else None
-        eval_max_steps = 2 * episodes * (episode_steps or UNLIMITED_EPISODE_STEPS)  # twice the longest episodes
+        eval_max_steps = 2 * spec.eval_episodes * (episode_steps or UNLIMITED_EPISODE_STEPS)  # twice the longest
         render = {"render_mode": "human"} if args.render else {}
         env = guard_env(
             lambda: wrap_env(
-                gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync", **preset.env_kwargs, **render),
+                gymnasium.make_vec(
+                    spec.env_id, num_envs=num_envs, vectorization_mode="sync", **preset.env_kwargs, **render
+                ),
                 verbose=False,
             ),
-            env_id,
+            spec.env_id,
         )
         envs.append(env)
         eval_env = wrap_env(probe, verbose=False)
-        guard_env(lambda: env.reset(seed=args.seed), env_id)  # rendering needs its packages from here on
-        guard_env(lambda: eval_env.reset(seed=args.seed + 1000), env_id)
+        seed = _resume_seed(spec.seed, start) if start else spec.seed
+        guard_env(lambda: env.reset(seed=seed), spec.env_id)  # rendering needs its packages from here on
+        guard_env(lambda: eval_env.reset(seed=spec.seed + 1000), spec.env_id)
 
-        run_dir = os.path.abspath(args.run_dir or _default_run_dir(env_id, args.agent))
-        created_run_dir = prepare_run_dir(run_dir)
         torch.set_num_threads(args.threads)
-        set_seed(args.seed)
+        set_seed(spec.seed)
         trainer_cfg = {
             "timesteps": vector_steps,
             "headless": True,
             "close_environment_at_exit": False,
             "disable_progressbar": True if args.no_progress else None,
+            "episode_history": max(1000, HARVEST_EVERY * num_envs),  # what _TrainingEpisodes needs
         }
         try:
             agent = _make_agent(preset, env, run_dir, vector_steps)
+            if start and agent.write_interval > 0:  # hide the events a killed run wrote after its checkpoint
+                from torch.utils.tensorboard import SummaryWriter
+
+                agent.writer = SummaryWriter(log_dir=agent.experiment_dir, purge_step=start + 1)
             with strict_config():
                 trainer = ManualTrainer(env=env, agents=agent, cfg=trainer_cfg)
-                evaluator = ManualTrainer(env=eval_env, agents=agent, cfg={**trainer_cfg, "disable_progressbar": True})
+                evaluator = ManualTrainer(
+                    env=eval_env, agents=agent, cfg={**trainer_cfg, "disable_progressbar": True, "episode_history": 100}
+                )
         except (ValueError, TypeError, KeyError) as exc:  # a preset value the agent or the trainer rejects
-            raise CLIError(f"cannot build {args.agent.upper()} from {preset.source}: {exception_message(exc)}") from exc
+            raise CLIError(f"cannot build {spec.agent.upper()} from {preset.source}: {exception_message(exc)}") from exc
+        if begin.checkpoint is not None:
+            try:
+                agent.load(begin.checkpoint, resume=True)  # the RNG state too: the last thing before training
+            except CheckpointError as exc:
+                raise CLIError(f"--resume {run_dir}: cannot load {begin.checkpoint}: {exception_message(exc)}") from exc
+            if agent.timestep != start:
+                raise CLIError(
+                    f"--resume {run_dir}: {begin.checkpoint} holds vector step {agent.timestep}, not {start} as its name says"
+                )
     except BaseException:
         for opened in envs:
             opened.close()
-        if created_run_dir is not None:
-            shutil.rmtree(created_run_dir, ignore_errors=True)
+        if agent is not None and agent.writer is not None:
+            agent.writer.close()
         raise
 
     if preset.is_default:
-        logger.warning(f"No preset for {env_id}: using the generic default preset ({preset.source})")
-    rollouts = _update_period(agent, preset)
-    if rollouts > 1 and vector_steps < rollouts:
-        logger.warning(f"{vector_steps} vector steps are fewer than one rollout ({rollouts}): the agent will not learn")
-    eval_interval = max(rollouts, round(eval_every / num_envs / rollouts) * rollouts) if eval_every else 0
-    checkpoints = os.path.join(run_dir, "checkpoints")
-    evaluate = _Evaluations(evaluator, agent, episodes, eval_max_steps, num_envs, checkpoints)
-    return _Setup(env_id, preset, agent, trainer, evaluate, envs, run_dir, vector_steps, num_envs, eval_interval)
+        logger.warning(f"No preset for {spec.env_id}: using the generic default preset ({preset.source})")
+    period = _update_period(agent, preset)
+    if period > 1 and vector_steps < period:
+        logger.warning(f"{vector_steps} vector steps are fewer than one rollout ({period}): the agent will not learn")
+    eval_interval = max(period, round(spec.eval_every / num_envs / period) * period) if spec.eval_every else 0
+    checkpoint_interval = max(period, round(vector_steps / CHECKPOINTS / period) * period)  # rollout boundaries
+    progress = begin.progress
+    history = progress.evaluations
+    evaluate = _Evaluations(
+        evaluator, agent, spec.eval_episodes, eval_max_steps, num_envs, os.path.join(run_dir, "checkpoints"), history
+    )
+    episodes = _TrainingEpisodes(trainer, progress.curve, start, num_envs)
+    return _Setup(
+        spec, preset, agent, trainer, evaluate, episodes, progress, envs, run_dir, vector_steps, start,
+        eval_interval, checkpoint_interval, begin.checkpoint,
+    )  # fmt: skip
 
 
-def _run(args: argparse.Namespace, setup: _Setup) -> int:
-    """Train with periodic evaluations, then write the checkpoints, the learning curve and ``summary.json``."""
+def _checkpoint(setup: _Setup, step: int) -> None:
+    """After ``step`` vector steps: ``best_agent.pt`` when this interval's mean training return is the best so far,
+    then ``progress.json``, then ``checkpoints/agent_<step>.pt`` (in this order, so the progress file is never
+    older than the newest checkpoint)."""
+    progress = setup.progress
+    mean = setup.episodes.interval_mean()
+    if mean is not None:
+        best = max((e["mean"] for e in progress.train_means if math.isfinite(e["mean"])), default=-math.inf)
+        progress.train_means.append({"timestep": step, "mean": mean})
+        if mean > best:
+            save_models(setup.agent, os.path.join(setup.run_dir, "checkpoints", "best_agent.pt"))
+    progress.timestep = step
+    write_json(os.path.join(setup.run_dir, PROGRESS_FILE), progress.to_dict(), indent=None)
+    setup.agent.save(checkpoint_path(setup.run_dir, step))
+
+
+def _run(setup: _Setup) -> int:
+    """Train with periodic evaluations and checkpoints, then write the final checkpoints, the learning curve and
+    ``summary.json``."""
     from steprl.utils.plotting import plot_learning_curve
 
-    agent, evaluate, run_dir, num_envs = setup.agent, setup.evaluate, setup.run_dir, setup.num_envs
-    start = time.perf_counter()
+    spec, agent, evaluate, progress = setup.spec, setup.agent, setup.evaluate, setup.progress
+    run_dir, num_envs, start = setup.run_dir, setup.spec.num_envs, setup.start
+    write_json(os.path.join(run_dir, RUN_FILE), spec.to_dict())  # a larger --timesteps is the new budget
+    if setup.checkpoint is not None:
+        progress.resumed_from.append(start * num_envs)
+        print(f"Resuming {run_dir} at {start * num_envs} environment steps ({os.path.basename(setup.checkpoint)})")
+    session = time.perf_counter()
+    wall_before, train_before = progress.wall_time_s, progress.train_time_s
     eval_time = 0.0
+
+    def clock() -> None:
+        elapsed = time.perf_counter() - session
+        progress.wall_time_s = wall_before + elapsed
+        progress.train_time_s = train_before + elapsed - eval_time
+
+    def evaluate_at(step: int) -> None:
+        nonlocal eval_time
+        tick = time.perf_counter()
+        evaluate(step)
+        eval_time += time.perf_counter() - tick
+
     try:
-        for t in range(setup.vector_steps):
+        for t in range(start, setup.vector_steps):
             setup.trainer.train(timestep=t)
-            if setup.eval_interval and not (t + 1) % setup.eval_interval and t + 1 < setup.vector_steps:
-                tick = time.perf_counter()
-                evaluate(t + 1)
-                eval_time += time.perf_counter() - tick
-        train_time = time.perf_counter() - start - eval_time
-        evaluate(setup.vector_steps)
-        wall = time.perf_counter() - start
-        agent.save(os.path.join(run_dir, "checkpoints", "final_agent.pt"))
-        train_steps, train_returns = _train_curve(setup.trainer, num_envs)
+            step = t + 1
+            if step >= setup.vector_steps:
+                break
+            due_eval = bool(setup.eval_interval) and not step % setup.eval_interval
+            due_checkpoint = not step % setup.checkpoint_interval
+            if due_eval or due_checkpoint or not step % HARVEST_EVERY:
+                setup.episodes.harvest()
+            if due_eval:
+                evaluate_at(step)
+            if due_checkpoint:
+                clock()
+                _checkpoint(setup, step)
+        setup.episodes.harvest()
+        evaluate_at(setup.vector_steps)
+        clock()
+        progress.finished = True
+        _checkpoint(setup, setup.vector_steps)
+        save_models(agent, os.path.join(run_dir, "checkpoints", "final_agent.pt"))
         final = evaluate.history[-1]
+        train_steps, train_returns = progress.curve.points()
         plot_learning_curve(
             os.path.join(run_dir, "learning_curve.png"),
-            f"{args.agent.upper()} on {setup.env_id} (seed {args.seed})",
+            f"{spec.agent.upper()} on {spec.env_id} (seed {spec.seed})",
             [e["env_steps"] for e in evaluate.history],
             [e["mean"] for e in evaluate.history],
             [e["std"] for e in evaluate.history],
@@ -330,10 +588,10 @@ def _run(args: argparse.Namespace, setup: _Setup) -> int:
 
     env_steps = setup.vector_steps * num_envs
     summary = {
-        "env": setup.env_id,
-        "agent": args.agent,
-        "backend": args.backend,
-        "seed": args.seed,
+        "env": spec.env_id,
+        "agent": spec.agent,
+        "backend": spec.backend,
+        "seed": spec.seed,
         "preset": setup.preset.source,
         "env_kwargs": setup.preset.env_kwargs,
         "timesteps": env_steps,
@@ -343,17 +601,18 @@ def _run(args: argparse.Namespace, setup: _Setup) -> int:
         "final_std_return": _finite(final["std"]),
         "best_eval_mean_return": _finite(evaluate.best),
         "evaluations": [{key: _finite(value) for key, value in e.items()} for e in evaluate.history],
-        "training_episodes": len(train_returns),
-        "wall_time_s": wall,
-        "train_time_s": train_time,
-        "steps_per_s": env_steps / max(train_time, 1e-9),
+        "training_episodes": progress.curve.episodes,
+        "resumed_from": progress.resumed_from,
+        "wall_time_s": progress.wall_time_s,
+        "train_time_s": progress.train_time_s,
+        "steps_per_s": env_steps / max(progress.train_time_s, 1e-9),
     }
-    with open(os.path.join(run_dir, "summary.json"), "w", encoding="utf-8") as file:
-        json.dump(summary, file, indent=2)
+    write_json(os.path.join(run_dir, "summary.json"), summary)
     if final["episodes"]:
         print(f"Final evaluation: {final['mean']:.1f} ± {final['std']:.1f} over {int(final['episodes'])} episodes")
     else:
         print(f"Final evaluation: no episode ended within {evaluate.max_steps} steps")
+    wall = progress.wall_time_s
     print(f"{env_steps} environment steps, {summary['steps_per_s']:.0f} steps/s (training), wall time {wall:.1f} s")
     print(f"Run directory: {run_dir}")
     return 0
