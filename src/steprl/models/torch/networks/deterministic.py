@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from steprl.models.torch import DeterministicMixin, Model
+from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import MLPQFunction, build_mlp, check_network_keys, mlp_layout
 
 __all__ = ["DETERMINISTIC_NETWORK_KEYS", "MLPDeterministicActor", "build_ddpg_models", "build_td3_models"]
@@ -51,7 +52,7 @@ class MLPDeterministicActor(DeterministicMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
-        return self.action_center + self.action_half_range * torch.tanh(self.net(inputs["states"].float())), {}
+        return self.action_center + self.action_half_range * torch.tanh(self.net(encode_states(self, inputs["states"]))), {}
 
 
 def _layout(network: Mapping[str, Any]) -> tuple[list[int], str, float]:

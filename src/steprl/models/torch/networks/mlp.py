@@ -20,6 +20,7 @@ from torch import nn
 
 from steprl.core.cfg import closest_key
 from steprl.models.torch import CategoricalMixin, DeterministicMixin, GaussianMixin, Model
+from steprl.models.torch.networks.encoding import encode_states
 
 __all__ = [
     "ACTIVATIONS",
@@ -87,7 +88,7 @@ class MLPCategoricalPolicy(CategoricalMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
-        return self.net(inputs["states"].float()), {}
+        return self.net(encode_states(self, inputs["states"])), {}
 
 
 class MLPGaussianPolicy(GaussianMixin, Model):
@@ -110,7 +111,7 @@ class MLPGaussianPolicy(GaussianMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, torch.Tensor, dict]:
-        return self.net(inputs["states"].float()), self.log_std_parameter, {}
+        return self.net(encode_states(self, inputs["states"])), self.log_std_parameter, {}
 
 
 class MLPValue(DeterministicMixin, Model):
@@ -125,7 +126,7 @@ class MLPValue(DeterministicMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
-        return self.net(inputs["states"].float()), {}
+        return self.net(encode_states(self, inputs["states"])), {}
 
 
 class MLPQFunction(DeterministicMixin, Model):
@@ -140,7 +141,7 @@ class MLPQFunction(DeterministicMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
-        return self.net(torch.cat([inputs["states"].float(), inputs["taken_actions"].float()], dim=-1)), {}
+        return self.net(torch.cat([encode_states(self, inputs["states"]), inputs["taken_actions"].float()], dim=-1)), {}
 
 
 def mlp_layout(network: Mapping[str, Any], hidden: Sequence[int] = (64, 64), activation: str = "tanh") -> tuple[list[int], str]:

@@ -9,6 +9,7 @@ import gymnasium
 import torch
 
 from steprl.models.torch import DeterministicMixin, Model
+from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import build_mlp, check_network_keys, mlp_layout
 
 __all__ = ["DQN_NETWORK_KEYS", "MLPDiscreteQNetwork", "build_dqn_models"]
@@ -28,7 +29,7 @@ class MLPDiscreteQNetwork(DeterministicMixin, Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
-        return self.net(inputs["states"].float()), {}
+        return self.net(encode_states(self, inputs["states"])), {}
 
 
 def build_dqn_models(

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from steprl.models.torch import Model
+from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import ACTIVATIONS, MLPQFunction, check_network_keys, mlp_layout
 
 __all__ = ["SAC_NETWORK_KEYS", "MLPSquashedGaussianPolicy", "build_sac_models", "squashed_gaussian_sample"]
@@ -99,7 +100,7 @@ class MLPSquashedGaussianPolicy(Model):
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, torch.Tensor, dict]:
         """``(mean, log_std, {})`` of the pre-squash Gaussian."""
-        mean, raw = self.head(self.trunk(inputs["states"])).chunk(2, dim=-1)
+        mean, raw = self.head(self.trunk(encode_states(self, inputs["states"]))).chunk(2, dim=-1)
         log_std = self._min_log_std + self._log_std_range * (torch.tanh(raw) + 1.0)
         return mean, log_std, {}
 
