@@ -113,3 +113,21 @@ class BatchedVectorEnv(gym.vector.VectorEnv):
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
         flags = np.zeros(self.num_envs, np.bool_)
         return self.step_obs, np.zeros(self.num_envs), flags, flags.copy(), {}
+
+
+def assert_same_structure(expected: object, actual: object, ravel: bool = False) -> None:
+    """Nested dicts/tuples/lists with the same keys and lengths, and numerically equal leaves (``ravel``: leaves are
+    compared as flat arrays, for values whose batch layout differs, e.g. ``(N, 1)`` against ``(N,)``)."""
+    if isinstance(expected, dict):
+        assert set(expected) == set(actual)
+        for key in expected:
+            assert_same_structure(expected[key], actual[key], ravel)
+    elif isinstance(expected, (tuple, list)):
+        assert len(expected) == len(actual)
+        for e, a in zip(expected, actual):
+            assert_same_structure(e, a, ravel)
+    else:
+        actual_array, expected_array = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+        if ravel:
+            actual_array, expected_array = actual_array.ravel(), expected_array.ravel()
+        np.testing.assert_allclose(actual_array, expected_array)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium import spaces
+from helpers.spaces_envs import assert_same_structure
 
 import steprl.utils.spaces.common as common
 from steprl.utils.spaces.torch import (
@@ -23,19 +24,6 @@ DISCRETE = spaces.Discrete(5)
 MULTI_DISCRETE = spaces.MultiDiscrete([3, 4])
 DICT = spaces.Dict({"z": spaces.Box(-1, 1, (2,), np.float32), "a": spaces.Discrete(4), "m": MULTI_DISCRETE})
 TUPLE = spaces.Tuple((spaces.Box(-1, 1, (3,), np.float32), spaces.Discrete(7)))
-
-
-def _assert_same(expected: object, actual: object) -> None:
-    if isinstance(expected, dict):
-        assert set(expected) == set(actual)
-        for key in expected:
-            _assert_same(expected[key], actual[key])
-    elif isinstance(expected, (tuple, list)):
-        assert len(expected) == len(actual)
-        for e, a in zip(expected, actual):
-            _assert_same(e, a)
-    else:
-        np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64))
 
 
 def test_compute_space_size_is_the_common_one() -> None:
@@ -92,7 +80,7 @@ def test_dict_flattening_sorts_keys_and_round_trips() -> None:
     assert list(unflat) == ["a", "m", "z"]
     back = untensorize_space(DICT, unflat)
     assert back["a"] == 3
-    _assert_same({"z": [0.5, -0.5], "a": 3, "m": [2, 1]}, back)
+    assert_same_structure({"z": [0.5, -0.5], "a": 3, "m": [2, 1]}, back)
 
 
 def test_tuple_round_trip() -> None:
@@ -103,7 +91,7 @@ def test_tuple_round_trip() -> None:
     unflat = unflatten_tensorized_space(TUPLE, flat)
     assert isinstance(unflat, list) and unflat[0].shape == (3, 3) and unflat[1].shape == (3, 1)
     back = untensorize_space(TUPLE, unflat)
-    _assert_same((batch[0], batch[1].reshape(-1, 1)), back)
+    assert_same_structure((batch[0], batch[1].reshape(-1, 1)), back)
 
 
 def test_sample_space_default_backend_is_numpy() -> None:

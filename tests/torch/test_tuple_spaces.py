@@ -13,7 +13,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from helpers.models import CategoricalPolicy, Value
 from helpers.ppo import NO_LOGS, QUIET
-from helpers.spaces_envs import NESTED_SIZE, NESTED_SPACE, NestedEnv, nested_observation
+from helpers.spaces_envs import NESTED_SIZE, NESTED_SPACE, NestedEnv, assert_same_structure, nested_observation
 
 from steprl.agents.torch.ppo import PPO
 from steprl.envs.wrappers.torch import wrap_env
@@ -32,19 +32,6 @@ BLACKJACK = spaces.Tuple((spaces.Discrete(32), spaces.Discrete(11), spaces.Discr
 
 def _flat(space: spaces.Space, value: object) -> torch.Tensor:
     return flatten_tensorized_space(tensorize_space(space, value)).float()
-
-
-def _assert_same(expected: object, actual: object) -> None:
-    if isinstance(expected, dict):
-        assert sorted(expected) == sorted(actual)
-        for key in expected:
-            _assert_same(expected[key], actual[key])
-    elif isinstance(expected, (tuple, list)):
-        assert len(expected) == len(actual)
-        for e, a in zip(expected, actual):
-            _assert_same(e, a)
-    else:
-        np.testing.assert_allclose(np.asarray(actual, np.float64).ravel(), np.asarray(expected, np.float64).ravel())
 
 
 # ---------------------------------------------------------------- sizes and helpers
@@ -70,11 +57,11 @@ def test_nested_flatten_unflatten_round_trip() -> None:
     assert list(unflat) == ["inv", "pos"] and isinstance(unflat["inv"], list) and list(unflat["inv"][2]) == ["a", "z"]
     assert unflat["inv"][2]["z"].shape == (3, 2, 2) and unflat["inv"][0].shape == (3, 1)
     back = untensorize_space(NESTED_SPACE, unflat, squeeze_batch_dimension=False)
-    _assert_same(batched, back)
+    assert_same_structure(batched, back, ravel=True)
     for i, value in enumerate(batch):
         single = untensorize_space(NESTED_SPACE, unflatten_tensorized_space(NESTED_SPACE, flat[i : i + 1]))
         assert NESTED_SPACE.contains(single)
-        _assert_same(value, single)
+        assert_same_structure(value, single, ravel=True)
 
 
 # ---------------------------------------------------------------- the wrapper
@@ -89,7 +76,7 @@ def test_wrapper_flattens_nested_spaces_like_the_helpers() -> None:
         next_states, _, terminated, truncated, _ = env.step(torch.tensor([[0]]))
         final = base.history[-2] if terminated.any() else base.history[-1]
         assert torch.equal(next_states, _flat(NESTED_SPACE, final))
-        _assert_same(final, untensorize_space(NESTED_SPACE, unflatten_tensorized_space(NESTED_SPACE, next_states)))
+        assert_same_structure(final, untensorize_space(NESTED_SPACE, unflatten_tensorized_space(NESTED_SPACE, next_states)), ravel=True)
         assert torch.equal(
             env.autoreset_states(next_states, terminated, truncated), _flat(NESTED_SPACE, base.history[-1])
         )

@@ -17,6 +17,7 @@ import datetime
 import os
 from collections import defaultdict
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ META_KEY = "_steprl"  # checkpoint entry holding steprl's own metadata (format, 
 CHECKPOINT_FORMAT = 1
 OPTIONAL_MODULES = frozenset({"memory"})  # loads without them (skrl files never hold a memory)
 _TRAINING_STATE = ("optimizer", "scheduler")  # modules named like this are not needed to act (inference loads)
+_NO_SAMPLES: Mapping[str, Any] = MappingProxyType({})  # shared, so the per-step path allocates nothing for it
 
 
 def _non_negative(cfg: Mapping[str, Any], key: str, owner: str) -> int:
@@ -267,7 +269,7 @@ class Agent:
 
     def _transition_samples(self) -> Mapping[str, Any]:
         """Extra arrays stored with each training transition (none by default; recurrent agents add hidden states)."""
-        return {}
+        return _NO_SAMPLES
 
     def _transition_recorded(self, terminated: Any, truncated: Any) -> None:
         """Called after every recorded step, in training and evaluation (per-episode state: hidden states, noise)."""
