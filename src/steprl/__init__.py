@@ -142,10 +142,13 @@ class _TorchConfig:
 
 
 class _Config:
-    """``config.torch`` (device, distributed rank) and ``config.strict`` (unknown configuration keys are errors)."""
+    """``config.torch``, ``config.jax`` (device, distributed rank, ...) and ``config.strict`` (unknown keys are errors)."""
 
     def __init__(self) -> None:
+        from steprl._jax_config import JaxConfig  # here: it needs ``logger``, defined above
+
         self.torch = _TorchConfig()
+        self.jax = JaxConfig()
         self._strict: bool | None = None
 
     @property

@@ -1,4 +1,7 @@
-"""Tests of the torch environment wrappers: wrap_env, the Wrapper bases and GymnasiumWrapper's step contract."""
+"""Tests of the environment wrappers: wrap_env, the Wrapper bases and GymnasiumWrapper's step contract.
+
+The episode-boundary contract tests run on every backend (torch, JAX with NumPy arrays, JAX with jax.Array).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import torch
 from gymnasium import spaces
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
+from helpers.backends import BACKENDS, Backend
 
 from steprl.envs.wrappers.torch import GymnasiumWrapper, MultiAgentEnvWrapper, Wrapper, wrap_env
 
@@ -96,38 +100,46 @@ def make_vector(kind: str, n: int = 3) -> Any:
 # ---------------------------------------------------------------- the step contract for every autoreset mode
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("kind", ["sync-next", "sync-same", "sync-disabled", "async-next"])
-def test_vector_step_contract(kind: str) -> None:
-    n = 3
-    env = wrap_env(make_vector(kind, n), verbose=False)
+def test_vector_step_contract(kind: str, backend: str) -> None:
+    be, n = Backend(backend), 3
+    env = be.wrap_env(make_vector(kind, n))
     try:
         states, _ = env.reset()
-        assert states.shape == (n, 4) and states.dtype == torch.float32
+        assert be.is_native(states)
+        states = be.numpy(states)
+        assert states.shape == (n, 4) and states.dtype == np.float32
         assert states[:, 2].tolist() == [0] * n and states[:, 1].tolist() == [0] * n
         episodes_seen = [0] * n
         for k in range(1, 26):
-            actions = torch.arange(1, n + 1, dtype=torch.float32).reshape(n, 1) + 10 * k
-            next_states, rewards, terminated, truncated, _ = env.step(actions)
-            assert rewards.shape == (n, 1) and rewards.dtype == torch.float32
-            assert terminated.shape == (n, 1) and terminated.dtype == torch.bool and not truncated.any()
+            actions = np.arange(1, n + 1, dtype=np.float32).reshape(n, 1) + 10 * k
+            step = env.step(be.array(actions))
+            assert all(be.is_native(a) for a in step[:4])
+            next_states, rewards, terminated, truncated = (be.numpy(a) for a in step[:4])
+            assert rewards.shape == (n, 1) and rewards.dtype == np.float32
+            assert terminated.shape == (n, 1) and terminated.dtype == np.bool_ and not truncated.any()
             # every action applied: reward and observation echo it (a reset-step would give reward 0)
-            assert torch.equal(rewards, actions) and torch.equal(next_states[:, 3:], actions)
+            assert np.array_equal(rewards, actions) and np.array_equal(next_states[:, 3:], actions)
             # the true next observation: same episode, one step further (never a reset observation)
-            assert torch.equal(next_states[:, 1], states[:, 1]) and torch.equal(next_states[:, 2], states[:, 2] + 1)
-            lengths = torch.tensor([3.0 + i for i in range(n)])
+            assert np.array_equal(next_states[:, 1], states[:, 1]) and np.array_equal(
+                next_states[:, 2], states[:, 2] + 1
+            )
+            lengths = np.array([3.0 + i for i in range(n)])
             assert terminated[:, 0].tolist() == (next_states[:, 2] == lengths).tolist()
-            acting = env.autoreset_states(next_states, terminated, truncated)
+            native_acting = env.autoreset_states(*step[0:1], *step[2:4])
+            acting = be.numpy(native_acting)
             assert acting.shape == (n, 4)
             for i in range(n):
                 if terminated[i, 0]:
                     episodes_seen[i] += 1
                     assert acting[i].tolist() == [i, episodes_seen[i], 0, 0]  # reset only the finished sub-env
                 else:
-                    assert torch.equal(acting[i], next_states[i])  # the others keep running
-            assert env.reset()[0] is acting  # reset() without force returns the cache
+                    assert np.array_equal(acting[i], next_states[i])  # the others keep running
+            assert env.reset()[0] is native_acting  # reset() without force returns the cache
             states = acting
         assert episodes_seen == [25 // (3 + i) for i in range(n)]
-        forced, _ = env.reset(force=True)
+        forced = be.numpy(env.reset(force=True)[0])
         assert forced[:, 2].tolist() == [0] * n
         assert forced[:, 1].tolist() == [e + 1 for e in episodes_seen]
     finally:
@@ -148,47 +160,53 @@ def test_vector_env_without_partial_reset_is_rejected() -> None:
         wrap_env(gymnasium.make_vec("CartPole-v1", num_envs=2, vectorization_mode="vector_entry_point"), verbose=False)
 
 
-def test_truncation_flags_from_time_limit() -> None:
-    env = wrap_env(gymnasium.wrappers.TimeLimit(CounterEnv(0, terminate=False), max_episode_steps=4), verbose=False)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_truncation_flags_from_time_limit(backend: str) -> None:
+    be = Backend(backend)
+    env = be.wrap_env(gymnasium.wrappers.TimeLimit(CounterEnv(0, terminate=False), max_episode_steps=4))
     env.reset()
     flags = []
     for _ in range(4):
-        next_states, _, terminated, truncated, _ = env.step(torch.ones(1, 1))
+        next_states, _, terminated, truncated, _ = env.step(be.array([[1.0]]))
         flags.append((bool(terminated[0, 0]), bool(truncated[0, 0])))
     assert flags == [(False, False)] * 3 + [(False, True)]
-    assert next_states[0, 2] == 4  # final observation
-    assert env.autoreset_states(next_states, terminated, truncated)[0, 2] == 0
+    assert be.numpy(next_states)[0, 2] == 4  # final observation
+    assert be.numpy(env.autoreset_states(next_states, terminated, truncated))[0, 2] == 0
 
 
-def test_vector_truncation_flags() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vector_truncation_flags(backend: str) -> None:
+    be = Backend(backend)
     fns = [lambda: gymnasium.wrappers.TimeLimit(CounterEnv(5, terminate=False), max_episode_steps=2)] * 2
-    env = wrap_env(SyncVectorEnv(fns), verbose=False)
+    env = be.wrap_env(SyncVectorEnv(fns))
     env.reset()
-    env.step(torch.ones(2, 1))
-    next_states, _, terminated, truncated, _ = env.step(torch.ones(2, 1))
-    assert truncated.all() and not terminated.any()
-    assert next_states[:, 2].tolist() == [2, 2]
-    assert env.autoreset_states(next_states, terminated, truncated)[:, 2].tolist() == [0, 0]
+    env.step(be.array(np.ones((2, 1))))
+    next_states, _, terminated, truncated, _ = env.step(be.array(np.ones((2, 1))))
+    assert be.numpy(truncated).all() and not be.numpy(terminated).any()
+    assert be.numpy(next_states)[:, 2].tolist() == [2, 2]
+    assert be.numpy(env.autoreset_states(next_states, terminated, truncated))[:, 2].tolist() == [0, 0]
 
 
 # ---------------------------------------------------------------- single env semantics
 
 
-def test_single_env_semantics() -> None:
-    env = wrap_env(CounterEnv(0), verbose=False)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_single_env_semantics(backend: str) -> None:
+    be = Backend(backend)
+    env = be.wrap_env(CounterEnv(0))
     assert env.num_envs == 1 and env.num_agents == 1 and env.state_space is None
     states, infos = env.reset(seed=3)
-    assert states.tolist() == [[0, 0, 0, 0]] and infos == {"seed": 3}
+    assert be.numpy(states).tolist() == [[0, 0, 0, 0]] and infos == {"seed": 3}
     for t in range(1, 4):
-        next_states, rewards, terminated, truncated, _ = env.step(torch.full((1, 1), float(t)))
-        assert next_states.tolist() == [[0, 0, t, t]] and rewards.tolist() == [[t]]
-    assert terminated.tolist() == [[True]] and truncated.tolist() == [[False]]
+        next_states, rewards, terminated, truncated, _ = env.step(be.array([[float(t)]]))
+        assert be.numpy(next_states).tolist() == [[0, 0, t, t]] and be.numpy(rewards).tolist() == [[t]]
+    assert be.numpy(terminated).tolist() == [[True]] and be.numpy(truncated).tolist() == [[False]]
     acting = env.autoreset_states(next_states, terminated, truncated)
-    assert acting.tolist() == [[0, 1, 0, 0]]
+    assert be.numpy(acting).tolist() == [[0, 1, 0, 0]]
     assert env.reset()[0] is acting  # no second reset
-    env.step(torch.ones(1, 1))
-    assert env.reset()[0].tolist() == [[0, 1, 1, 1]]  # cache while the episode runs
-    assert env.reset(force=True)[0].tolist() == [[0, 2, 0, 0]]
+    env.step(be.array([[1.0]]))
+    assert be.numpy(env.reset()[0]).tolist() == [[0, 1, 1, 1]]  # cache while the episode runs
+    assert be.numpy(env.reset(force=True)[0]).tolist() == [[0, 2, 0, 0]]
     with pytest.raises(AttributeError, match="no_such_attribute"):
         _ = env.no_such_attribute
     assert env.marker == "counter"  # forwarded to the (unwrapped) env

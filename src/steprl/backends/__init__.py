@@ -37,6 +37,8 @@ class ArrayOps(Protocol):
 _REGISTRY: dict[str, str] = {
     "torch": "steprl.backends.torch_ops:TORCH_OPS",
     "numpy": "steprl.backends.numpy_ops:NUMPY_OPS",
+    "jax": "steprl.backends.jax_ops:JAX_OPS",
+    "jaxlib": "steprl.backends.jax_ops:JAX_OPS",  # jax.Array's concrete class lives in jaxlib
 }
 _LOADED: dict[str, ArrayOps] = {}
 

@@ -1,4 +1,4 @@
-"""Seeding of Python, NumPy and PyTorch."""
+"""Seeding of Python, NumPy, PyTorch and the JAX PRNG key."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from steprl import config, logger
 
 
 def set_seed(seed: int | None = None, deterministic: bool = False) -> int:
-    """Seed ``random``, NumPy and PyTorch (CPU and CUDA) and return the effective seed.
+    """Seed ``random``, NumPy, PyTorch (CPU and CUDA) and ``config.jax.key``; return the effective seed.
 
     ``None`` draws a random seed from OS entropy. In distributed runs the seed is offset by the process rank.
     ``deterministic=True`` makes cuDNN deterministic (slower).
@@ -25,7 +25,7 @@ def set_seed(seed: int | None = None, deterministic: bool = False) -> int:
         seed %= 2**31
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-    seed += config.torch.rank
+    seed += config.torch.rank + config.jax.rank
     random.seed(seed)
     np.random.seed(seed)
     try:
@@ -42,5 +42,6 @@ def set_seed(seed: int | None = None, deterministic: bool = False) -> int:
             logger.warning("cuDNN deterministic mode enabled: this may slow training down")
     except ImportError:  # pragma: no cover - torch is optional for the core
         pass
+    config.jax.key = seed
     logger.info(f"Seed: {seed}")
     return seed

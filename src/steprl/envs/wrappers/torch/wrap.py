@@ -2,114 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from steprl import logger
-from steprl.envs.wrappers.common.gymnasium_core import is_vector_env
+from steprl.envs.wrappers.common.wrap import build_wrapper
 from steprl.envs.wrappers.torch.base import MultiAgentEnvWrapper, Wrapper
 from steprl.envs.wrappers.torch.gymnasium_envs import GymnasiumWrapper
 
-AVAILABLE_TAGS = ("gymnasium",)
-KNOWN_TAGS = (
-    "auto",
-    "gymnasium",
-    "gym",
-    "dm",
-    "robosuite",
-    "brax",
-    "isaacgym-preview2",
-    "isaacgym-preview3",
-    "isaacgym-preview4",
-    "omniverse-isaacgym",
-    "isaaclab",
-    "isaaclab-single-agent",
-    "isaaclab-multi-agent",
-    "isaac-orbit",
-    "pettingzoo",
-    "bidexhands",
-)
-
-# (pattern over "module.ClassName" of every class in the MROs, tag), matched in this order of precedence
-_DETECTION: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), tag)
-    for pattern, tag in (
-        (r"^(omni\.isaac\.lab|isaaclab)\.", "isaaclab"),
-        (r"^omni\.isaac\.gym\.", "omniverse-isaacgym"),
-        (r"^isaacgymenvs\.|^tasks\..*\.VecTask$", "isaacgym-preview4"),
-        (r"^rlgpu\.tasks\..*\.VecTask$", "isaacgym-preview2"),
-        (r"^brax\.envs\.", "brax"),
-        (r"^robosuite\.environments\.", "robosuite"),
-        (r"^dm_env\.", "dm"),
-        (r"^pettingzoo\.utils\.(env|wrappers)", "pettingzoo"),
-        (r"^gymnasium\.", "gymnasium"),
-        (r"^gym\.", "gym"),
-    )
-)
-
-
-def environment_classes(env: Any) -> list[str]:
-    """``module.ClassName`` of every class in the MRO of ``type(env)`` and ``type(env.unwrapped)``, in order."""
-    types = [type(env)]
-    try:
-        unwrapped = env.unwrapped
-    except Exception:  # noqa: BLE001 - any failure means there is no usable unwrapped env
-        unwrapped = env
-    if type(unwrapped) is not type(env):
-        types.append(type(unwrapped))
-    names: list[str] = []
-    for cls in types:
-        for base in cls.__mro__:
-            name = f"{base.__module__}.{base.__name__}"
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def detect_wrapper(env: Any) -> str:
-    """The wrapper tag for ``env`` found from its class hierarchy; ``TypeError`` when none matches."""
-    classes = environment_classes(env)
-    for pattern, tag in _DETECTION:
-        if any(pattern.search(name) for name in classes):
-            return tag
-    hint = (
-        f" To wrap a registered environment create it first, e.g. wrap_env(gymnasium.make({env!r}))."
-        if isinstance(env, str)
-        else ""
-    )
-    raise TypeError(
-        f"wrap_env could not identify the environment: got a {type(env).__name__} (classes: {', '.join(classes)}); "
-        "expected a Gymnasium environment or vector environment (gymnasium.Env, gymnasium.vector.VectorEnv or a "
-        f"wrapper of them), or pass the wrapper tag explicitly.{hint}"
-    )
-
 
 def wrap_env(env: Any, wrapper: str = "auto", verbose: bool = True, **kwargs: Any) -> Wrapper | MultiAgentEnvWrapper:
-    """Wrap ``env`` for steprl agents and trainers.
+    """Wrap ``env`` for steprl's PyTorch agents and trainers (tensors on the env's or the default torch device).
 
     ``wrapper`` is a tag (``"auto"`` detects it from the env's class hierarchy); only ``"gymnasium"`` is
     available so far: the other skrl tags are recognised and raise ``NotImplementedError``. An env that is already a
-    steprl wrapper is returned unchanged. ``kwargs`` go to the wrapper's constructor (steprl extension, e.g.
+    steprl torch wrapper is returned unchanged. ``kwargs`` go to the wrapper's constructor (steprl extension, e.g.
     ``check_finite``/``partial_reset`` of :class:`GymnasiumWrapper`).
     """
-    if isinstance(env, (Wrapper, MultiAgentEnvWrapper)):
-        return env
-    if not isinstance(wrapper, str):
-        raise TypeError(f"wrapper must be a string tag, got {type(wrapper).__name__}: expected one of {KNOWN_TAGS}")
-    tag = wrapper.lower()
-    if tag not in KNOWN_TAGS:
-        raise ValueError(f"Unknown wrapper type {wrapper!r}: expected one of {', '.join(KNOWN_TAGS)}")
-    if tag == "auto":
-        tag = detect_wrapper(env)
-        if verbose:
-            logger.info(f"Environment class: {', '.join(environment_classes(env))}")
-    if tag not in AVAILABLE_TAGS:
-        raise NotImplementedError(
-            f"The '{tag}' environment wrapper is not available in steprl yet (PettingZoo support arrives in a later "
-            f"release); available wrappers: {', '.join(AVAILABLE_TAGS)}"
-        )
-    wrapped = GymnasiumWrapper(env, **kwargs)
-    if verbose:
-        kind = f"vector env, {wrapped.num_envs} sub-envs" if is_vector_env(env) else "single env"
-        logger.info(f"Environment wrapper: Gymnasium ({type(env).__name__}, {kind})")
-    return wrapped
+    return build_wrapper(env, wrapper, verbose, (Wrapper, MultiAgentEnvWrapper), GymnasiumWrapper, **kwargs)
