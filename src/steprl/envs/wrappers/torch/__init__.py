@@ -3,6 +3,8 @@
 from steprl.envs.wrappers.common.gymnasium_compat import install_vector_make
 from steprl.envs.wrappers.torch.base import MultiAgentEnvWrapper, Wrapper
 from steprl.envs.wrappers.torch.gymnasium_envs import GymnasiumWrapper as GymnasiumWrapper  # importable, as in skrl
+from steprl.envs.wrappers.torch.pettingzoo_envs import PettingZooWrapper as PettingZooWrapper
+from steprl.envs.wrappers.torch.vmas_envs import VmasWrapper as VmasWrapper
 from steprl.envs.wrappers.torch.wrap import wrap_env
 
 __all__ = ["wrap_env", "Wrapper", "MultiAgentEnvWrapper"]
