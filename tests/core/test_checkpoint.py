@@ -9,6 +9,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from helpers.checkpoint import assert_state_equal
 from helpers.envs import counting_vec
 from helpers.ppo import QUIET, build
 
@@ -45,15 +46,8 @@ def test_round_trip_restores_everything(tmp_path):
     after_plain_load = (torch.rand(3), np.random.rand(3), random.random())
     assert not torch.equal(after_plain_load[0], expected[0]), "a plain load must not touch the process's RNG"
     fresh.load(str(path), resume=True)
-    for a, b in zip(agent.policy.parameters(), fresh.policy.parameters()):
-        assert torch.equal(a, b)
-    for a, b in zip(agent.value.parameters(), fresh.value.parameters()):
-        assert torch.equal(a, b)
-    state_a, state_b = agent.optimizer.state_dict(), fresh.optimizer.state_dict()
-    assert state_a["param_groups"][0]["lr"] == state_b["param_groups"][0]["lr"]
-    for key in state_a["state"]:
-        assert torch.equal(state_a["state"][key]["exp_avg"], state_b["state"][key]["exp_avg"])
-    assert fresh.scheduler.state_dict() == agent.scheduler.state_dict()
+    for name in ("policy", "value", "optimizer", "scheduler"):
+        assert_state_equal(agent.checkpoint_modules[name].state_dict(), fresh.checkpoint_modules[name].state_dict(), name)
     assert torch.equal(torch.rand(3), expected[0]), "resuming restores torch's RNG"
     assert np.array_equal(np.random.rand(3), expected[1]), "resuming restores NumPy's RNG"
     assert random.random() == expected[2], "resuming restores Python's RNG"

@@ -8,6 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
+from helpers.checkpoint import assert_state_equal
 from helpers.envs import ConstantEnv, counting_vec
 from helpers.models import CategoricalPolicy, GaussianPolicy, Value
 
@@ -143,10 +144,9 @@ def test_checkpoint_round_trip(tmp_path: Path):
     fresh = build(env, rollouts=4)
     fresh.init({"timesteps": 10})
     fresh.load(str(tmp_path / "a2c.pt"))
-    for name in ("policy", "value"):
-        for a, b in zip(agent.checkpoint_modules[name].parameters(), fresh.checkpoint_modules[name].parameters()):
-            assert torch.equal(a, b)
-    assert fresh.optimizer.state_dict()["state"].keys() == agent.optimizer.state_dict()["state"].keys()
+    for name in ("policy", "value", "optimizer"):
+        assert_state_equal(agent.checkpoint_modules[name].state_dict(), fresh.checkpoint_modules[name].state_dict(), name)
+    assert fresh.timestep == agent.timestep and fresh.training_steps == agent.training_steps
 
 
 def test_eval_never_writes_memory_or_learns():

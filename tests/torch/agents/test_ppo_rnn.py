@@ -7,8 +7,8 @@ import pytest
 import torch
 from helpers.envs import counting_vec
 from helpers.models import Value
-from helpers.recurrent import assert_checkpoint_round_trip, cue_run
-from helpers.rnn_models import GRUPolicy, GRUShared, GRUValue
+from helpers.recurrent import assert_checkpoint_round_trip, build_recurrent, cue_run
+from helpers.rnn_models import GRUPolicy, GRUValue
 
 from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG, PPO_RNN
 from steprl.envs.wrappers.torch import wrap_env
@@ -20,22 +20,7 @@ NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}
 
 
 def build(env, rollouts=8, sequence_length=4, value="gru", policy="gru", **cfg_updates):
-    n = env.num_envs
-    cfg = PPO_DEFAULT_CONFIG.copy()
-    cfg.update(rollouts=rollouts, experiment=dict(NO_LOGS))
-    cfg.update(cfg_updates)
-    if policy == "shared":
-        models = {"policy": GRUShared(env.observation_space, env.action_space, n, sequence_length=sequence_length)}
-        models["value"] = models["policy"]
-    else:
-        models = {
-            "policy": GRUPolicy(env.observation_space, env.action_space, n, hidden=16, sequence_length=sequence_length),
-            "value": GRUValue(env.observation_space, None, n, hidden=16, sequence_length=sequence_length)
-            if value == "gru"
-            else Value(env.observation_space),
-        }
-    return PPO_RNN(models=models, memory=RandomMemory(rollouts, n), cfg=cfg,
-                   observation_space=env.observation_space, action_space=env.action_space)
+    return build_recurrent(PPO_RNN, PPO_DEFAULT_CONFIG, env, rollouts, sequence_length, value, policy, **cfg_updates)
 
 
 def nonzero_per_env(hidden: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from helpers.checkpoint import assert_state_equal
 from torch.distributions import AffineTransform, Normal, TanhTransform, TransformedDistribution
 
 import steprl.agents.torch.sac.sac as sac_module
@@ -328,8 +329,8 @@ def test_checkpoint_round_trip_resumes_identically(tmp_path):
     for name in ("states", "actions", "rewards", "next_states", "terminated", "truncated"):
         assert torch.equal(resumed.memory.get_tensor_by_name(name)[:12], agent.memory.get_tensor_by_name(name)[:12])
     for name in ("policy_optimizer", "critic_optimizer", "entropy_optimizer"):
-        a, b = agent.checkpoint_modules[name].state_dict()["state"], resumed.checkpoint_modules[name].state_dict()["state"]
-        assert a.keys() == b.keys() and all(torch.equal(a[k][s], b[k][s]) for k in a for s in a[k])
+        a, b = agent.checkpoint_modules[name].state_dict(), resumed.checkpoint_modules[name].state_dict()
+        assert_state_equal(a, b, name)
 
     for learner in (agent, resumed):  # the same random numbers → the same updates
         torch.manual_seed(7)
