@@ -1,0 +1,1 @@
+"""Optimizers (JAX: ``steprl.resources.optimizers.jax.Adam``)."""

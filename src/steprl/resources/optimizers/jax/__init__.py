@@ -1,0 +1,5 @@
+"""JAX optimizers."""
+
+from steprl.resources.optimizers.jax.adam import Adam
+
+__all__ = ["Adam"]

@@ -1,0 +1,5 @@
+"""JAX learning-rate schedules."""
+
+from steprl.resources.schedulers.jax.kl_adaptive import KLAdaptiveLR, KLAdaptiveRL, kl_adaptive
+
+__all__ = ["KLAdaptiveLR", "KLAdaptiveRL", "kl_adaptive"]
