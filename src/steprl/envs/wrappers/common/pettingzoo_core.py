@@ -89,6 +89,8 @@ class PettingZooCore:
             raise ValueError("Expected at least one PettingZoo parallel environment, got an empty sequence")
         for env in envs:
             check_parallel_env(env)
+        if len({id(env) for env in envs}) != len(envs):
+            raise ValueError("The copies must be distinct environment objects (the same env appears twice in the list)")
         self.envs = list(envs)
         self.num_envs = len(self.envs)
         self.check_finite = check_finite

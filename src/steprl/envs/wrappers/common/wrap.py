@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from steprl import logger
@@ -27,6 +28,7 @@ KNOWN_TAGS = (
     "isaac-orbit",
     "pettingzoo",
     "bidexhands",
+    "vmas",
 )
 
 # (pattern over "module.ClassName" of every class in the MROs, tag), matched in this order of precedence
@@ -40,7 +42,8 @@ _DETECTION: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^brax\.envs\.", "brax"),
         (r"^robosuite\.environments\.", "robosuite"),
         (r"^dm_env\.", "dm"),
-        (r"^pettingzoo\.utils\.(env|wrappers)", "pettingzoo"),
+        (r"^pettingzoo\.utils\.(env|wrappers|conversions)", "pettingzoo"),
+        (r"^vmas\.simulator\.environment\.", "vmas"),
         (r"^gymnasium\.", "gymnasium"),
         (r"^gym\.", "gym"),
     )
@@ -84,10 +87,17 @@ def detect_wrapper(env: Any) -> str:
 
 
 def build_wrapper(
-    env: Any, wrapper: str, verbose: bool, backend: tuple[type, ...], gymnasium_wrapper: type, **kwargs: Any
+    env: Any,
+    wrapper: str,
+    verbose: bool,
+    backend: tuple[type, ...],
+    gymnasium_wrapper: type,
+    multi_agent: Mapping[str, type] | None = None,
+    **kwargs: Any,
 ) -> Any:
     """What a backend's ``wrap_env`` returns: ``backend`` holds its wrapper base classes (an env already wrapped
-    for it is returned unchanged), ``gymnasium_wrapper`` its Gymnasium wrapper class.
+    for it is returned unchanged), ``gymnasium_wrapper`` its Gymnasium wrapper class, ``multi_agent`` its
+    multi-agent wrapper classes by tag (a list of PettingZoo envs is detected from its first element).
     """
     if isinstance(env, backend):
         return env
@@ -102,14 +112,21 @@ def build_wrapper(
     if tag not in KNOWN_TAGS:
         raise ValueError(f"Unknown wrapper type {wrapper!r}: expected one of {', '.join(KNOWN_TAGS)}")
     if tag == "auto":
-        tag = detect_wrapper(env)
+        probe = env[0] if isinstance(env, (list, tuple)) and env else env
+        tag = detect_wrapper(probe)
         if verbose:
-            logger.info(f"Environment class: {', '.join(environment_classes(env))}")
-    if tag not in AVAILABLE_TAGS:
+            logger.info(f"Environment class: {', '.join(environment_classes(probe))}")
+    available = {**dict.fromkeys(AVAILABLE_TAGS, gymnasium_wrapper), **(multi_agent or {})}
+    if tag not in available:
         raise NotImplementedError(
-            f"The '{tag}' environment wrapper is not available in steprl yet (PettingZoo support arrives in a later "
-            f"release); available wrappers: {', '.join(AVAILABLE_TAGS)}"
+            f"The '{tag}' environment wrapper is not available in steprl for this backend yet; available wrappers: "
+            f"{', '.join(available)}"
         )
+    if tag != "gymnasium":
+        wrapped = available[tag](env, **kwargs)
+        if verbose:
+            logger.info(f"Environment wrapper: {type(wrapped).__name__} ({wrapped.num_envs} sub-envs)")
+        return wrapped
     wrapped = gymnasium_wrapper(env, **kwargs)
     if verbose:
         kind = f"vector env, {wrapped.num_envs} sub-envs" if is_vector_env(env) else "single env"
