@@ -29,6 +29,11 @@ class ModeState:
     counter: int = 0
     episodes: EpisodeTracker = field(default_factory=EpisodeTracker)
     progress: ProgressBar | None = None
+    agent_episodes: dict[str, EpisodeTracker] = field(default_factory=dict)  # multi-agent: each agent's share
+
+    def trackers(self) -> list[EpisodeTracker]:
+        """The episode tracker of the whole step (rewards summed over agents) and those of each agent."""
+        return [self.episodes, *self.agent_episodes.values()]
 
 
 def is_multi_agent_env(env: Any) -> bool:
@@ -55,6 +60,34 @@ def _autoreset_states(env: Any, next_states: Any, terminated: Any, truncated: An
     if getattr(env, "num_envs", 1) > 1:
         return next_states
     if bool(terminated.any()) or bool(truncated.any()):
+        return env.reset()[0]
+    return next_states
+
+
+def _episode_ends(env: Any, terminated: Mapping[str, Any], truncated: Mapping[str, Any]) -> Any:
+    """``(N, 1)`` flags: the episode of a sub-environment ends when every agent in the step's dicts is done.
+
+    Agents that finished earlier are either absent from the dicts or still flagged done, so the flags of the
+    agents present decide; an environment left without agents (and without flags) ended every episode.
+    """
+    ended = None
+    for uid, flags in terminated.items():
+        done = flags | truncated[uid]
+        ended = done if ended is None else ended & done
+    if ended is None:
+        raise ValueError("The multi-agent environment's step returned no agent: its episode had already ended")
+    if not getattr(env, "agents", True):
+        ended = ended | True
+    return ended
+
+
+def _autoreset_multi_agent(env: Any, next_states: Any, terminated: Any, truncated: Any) -> Any:
+    """Observations to act from next: the wrapper resets the finished sub-environments (or, lacking a method for
+    it, the whole environment is reset once no agent is left)."""
+    method = getattr(env, "autoreset_states", None)
+    if method is not None:
+        return method(next_states, terminated, truncated)
+    if not getattr(env, "agents", True):
         return env.reset()[0]
     return next_states
 
@@ -91,7 +124,14 @@ class StepLoop:
         self.multi_agent = is_multi_agent_env(env)
         if self.multi_agent and len(agents) > 1:
             raise ValueError("Multi-agent environments take one multi-agent object (e.g. IPPO/MAPPO), not a list of agents")
-        self.modes = {mode: ModeState(episodes=EpisodeTracker(history=episode_history)) for mode in MODES}
+        uids = list(getattr(env, "possible_agents", ())) if self.multi_agent else []
+        self.modes = {
+            mode: ModeState(
+                episodes=EpisodeTracker(history=episode_history),
+                agent_episodes={uid: EpisodeTracker(history=episode_history) for uid in uids},
+            )
+            for mode in MODES
+        }
         self.active_mode: str | None = None
         self._env_started = False
 
@@ -124,7 +164,8 @@ class StepLoop:
                     hook()
         state.states = None
         state.shared_states = None
-        state.episodes.reset()
+        for tracker in state.trackers():
+            tracker.reset()
 
     def start_episodes(self, state: ModeState) -> None:
         """Start fresh episodes in every sub-environment (the first time, a reset the user already did is reused)."""
@@ -132,7 +173,8 @@ class StepLoop:
         self._env_started = True
         state.states = states
         state.shared_states = self._env_state() if self.multi_agent else None
-        state.episodes.reset()
+        for tracker in state.trackers():
+            tracker.reset()
 
     def _env_state(self) -> Any:
         try:
@@ -239,25 +281,14 @@ class StepLoop:
             )
         if training:
             self._log_environment_info(infos)
-        # the episode of the multi-agent env ends when every agent is done
-        uids = list(rewards.keys())
-        total_reward = sum(rewards[uid] for uid in uids)
-        all_terminated = terminated[uids[0]]
-        all_truncated = truncated[uids[0]]
-        for uid in uids[1:]:
-            all_terminated = all_terminated & terminated[uid]
-            all_truncated = all_truncated & truncated[uid]
-        ended = not getattr(env, "agents", True)
-        if ended:
-            done_any = all_terminated | all_truncated
-            all_truncated = all_truncated | ~done_any  # agents vanished without flags: count as an interruption
-        state.episodes.update(total_reward, all_terminated, all_truncated)
-        if ended:
-            state.states, _ = env.reset()
-            state.shared_states = self._env_state()
-        else:
-            state.states = next_states
-            state.shared_states = shared_next_states
+        ended = _episode_ends(env, terminated, truncated)
+        total_reward = sum(rewards.values())
+        state.episodes.update(total_reward, ended, ended)
+        for uid, tracker in state.agent_episodes.items():
+            tracker.update(rewards[uid] if uid in rewards else total_reward * 0, ended, ended)
+        acting = _autoreset_multi_agent(env, next_states, terminated, truncated)
+        state.states = acting
+        state.shared_states = shared_next_states if acting is next_states else self._env_state()
         return next_states, rewards, terminated, truncated, infos
 
     def _log_environment_info(self, infos: Any) -> None:

@@ -63,6 +63,7 @@ class Trainer:
         self.env = env
         self.num_envs = int(getattr(env, "num_envs", 1))
         agent_list, sizes, ranges = normalize_agents(agents, agents_scope, self.num_envs)
+        _check_agent_kind(env, agent_list)
         self._agent_list = agent_list
         self._scope_sizes = sizes
         self._memories_checked = False
@@ -107,9 +108,19 @@ class Trainer:
         logger.info("Environment closed")
 
     # ------------------------------------------------------------------ episodes
-    def episode_returns(self, mode: str = "train") -> list[float]:
-        """Returns of every episode completed in ``mode`` (plain floats; one host sync)."""
-        tracker = self._loop.modes[mode].episodes
+    def episode_returns(self, mode: str = "train", agent: str | None = None) -> list[float]:
+        """Returns of every episode completed in ``mode`` (plain floats; one host sync).
+
+        Multi-agent environments: summed over the agents, or the share of ``agent`` (an agent id) alone.
+        """
+        state = self._loop.modes[mode]
+        if agent is None:
+            tracker = state.episodes
+        elif agent in state.agent_episodes:
+            tracker = state.agent_episodes[agent]
+        else:
+            agents = list(state.agent_episodes)
+            raise ValueError(f"agent must be one of the environment's agents {agents}, got {agent!r}")
         tracker.harvest()
         return list(tracker.returns)
 
@@ -144,12 +155,15 @@ class Trainer:
         fresh = min(tracker.total_episodes - self._eval_logged, len(tracker.returns))
         if fresh > 0:
             returns, lengths = list(tracker.returns)[-fresh:], list(tracker.lengths)[-fresh:]
-            for r, k in zip(returns, lengths):
+            shares = {uid: list(t.returns)[-fresh:] for uid, t in self._loop.modes["eval"].agent_episodes.items()}
+            for i, (r, k) in enumerate(zip(returns, lengths)):
                 for agent in self._agent_list:
                     writer = getattr(agent, "writer", None)
                     if writer is not None:
                         writer.add_scalar("Eval / Episode return", r, timestep)
                         writer.add_scalar("Eval / Episode length", k, timestep)
+                        for uid, values in shares.items():
+                            writer.add_scalar(f"Eval / Episode return ({uid})", values[i], timestep)
         self._eval_logged = tracker.total_episodes
 
     def _check_memories(self) -> None:
@@ -210,7 +224,8 @@ class Trainer:
         loop = self._loop
         state = loop.activate(mode, fresh=True)
         tracker = state.episodes
-        tracker.clear()
+        for each in state.trackers():
+            each.clear()
         self._eval_logged = 0
         num_envs = self.num_envs
         targets = np.array([(num_episodes + i) // num_envs for i in range(num_envs)])
@@ -318,6 +333,31 @@ class SequentialTrainer(Trainer):
     def train(self) -> None:
         self.initial_timestep = max([getattr(a, "checkpoint_timestep", 0) for a in self._agent_list] + [self.initial_timestep])
         super().train()
+
+
+def _check_agent_kind(env: Any, agents: Sequence[Any]) -> None:
+    """A ``TypeError`` for a single-agent agent on a multi-agent environment (and the reverse); a ``ValueError``
+    for a multi-agent object built for other agent ids than the environment's."""
+    multi_env = is_multi_agent_env(env)
+    for agent in agents:
+        name = type(agent).__name__
+        uids = getattr(agent, "possible_agents", None)
+        if multi_env and uids is None:
+            raise TypeError(
+                f"{name} is a single-agent agent but the environment is multi-agent (agents "
+                f"{list(getattr(env, 'possible_agents', []))}): use a multi-agent algorithm such as "
+                "steprl.multi_agents.torch.ippo.IPPO or mappo.MAPPO"
+            )
+        if not multi_env and uids is not None:
+            raise TypeError(
+                f"{name} is a multi-agent algorithm but the environment is single-agent: give it a multi-agent "
+                "environment (a PettingZoo parallel env or VMAS, wrapped with wrap_env) or use a single-agent agent"
+            )
+        if multi_env and set(uids) != set(env.possible_agents):
+            raise ValueError(
+                f"{name} was built for the agents {list(uids)} but the environment's possible agents are "
+                f"{list(env.possible_agents)}: build it with possible_agents=env.possible_agents"
+            )
 
 
 def _check_wrapped(env: Any, backend: str) -> None:

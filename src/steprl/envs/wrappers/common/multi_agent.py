@@ -37,11 +37,3 @@ def check_action_shape(uid: str, shape: tuple[int, ...], accepted: Iterable[tupl
             f"Invalid actions shape {tuple(shape)} for agent {uid!r} (action space {space}): expected {expected}"
         )
 
-
-def check_agents_match(agent_uids: Sequence[str], env_uids: Sequence[str], agent_name: str) -> None:
-    """Raise ``ValueError`` when a multi-agent object was built for other agent ids than the environment's."""
-    if set(agent_uids) != set(env_uids):
-        raise ValueError(
-            f"{agent_name} was built for the agents {list(agent_uids)} but the environment's possible agents are "
-            f"{list(env_uids)}: build it with possible_agents=env.possible_agents"
-        )
