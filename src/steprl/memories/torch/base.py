@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Sequence
 from typing import Any
 
-import gymnasium
 import numpy as np
 import torch
 
 from steprl import config
-from steprl.core.cfg import closest_key
 from steprl.core.checkpoint import atomic_write
+from steprl.core.memory import MemoryCore
 from steprl.memories.torch import serialization
-from steprl.utils.spaces.common import compute_space_size
 
 Batches = list[list[torch.Tensor]]
 
 
-class Memory:
+class Memory(MemoryCore):
     """Storage of ``(memory_size, num_envs, size)`` tensors; flat row ``t * num_envs + env`` (time-major).
 
     Float tensors start as NaN so unwritten slots show. Writing an unknown tensor name raises ``KeyError``.
@@ -35,119 +32,42 @@ class Memory:
         export_format: str = "pt",
         export_directory: str = "",
     ) -> None:
-        for argument, value in (("memory_size", memory_size), ("num_envs", num_envs)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{argument} must be a positive int, got {value!r}")
+        super().__init__(memory_size, num_envs, export, export_format, export_directory)
         serialization.normalize_format(export_format, "export_format")
-        self.memory_size = int(memory_size)
-        self.num_envs = int(num_envs)
         self.device = config.torch.device if device is None else config.torch.parse_device(device)
 
-        self.filled = False
-        self.env_index = 0
-        self.memory_index = 0
+    # backend hooks
 
-        self.tensors: dict[str, torch.Tensor] = {}
-        self.tensors_view: dict[str, torch.Tensor] = {}
-        self.tensors_keep_dimensions: dict[str, bool] = {}
-
-        self.sampling_indexes: Any = None
-        # flat rows reordered env-major: env 0 at t=0..T-1, then env 1, ...
-        self.all_sequence_indexes = np.concatenate(
-            [np.arange(i, self.memory_size * self.num_envs + i, self.num_envs) for i in range(self.num_envs)]
-        )
-
-        self.export = export
-        self.export_format = export_format
-        self.export_directory = export_directory
-
-    def __len__(self) -> int:
-        """Number of valid flat rows."""
-        if self.filled:
-            return self.memory_size * self.num_envs
-        return self.memory_index * self.num_envs + self.env_index
-
-    # tensors
-
-    def create_tensor(
-        self,
-        name: str,
-        size: int | Sequence[int] | gymnasium.Space,
-        dtype: torch.dtype | None = None,
-        keep_dimensions: bool = False,
-    ) -> bool:
-        """Create tensor ``name``; ``False`` if it already exists with the same size/dtype, ``ValueError`` if not."""
-        shape = self._item_shape(size, keep_dimensions)
-        if name in self.tensors:
-            tensor = self.tensors[name]
-            if tuple(tensor.shape[2:]) != shape:
-                raise ValueError(
-                    f"Tensor '{name}' already exists with item shape {tuple(tensor.shape[2:])}, requested {shape}"
-                )
-            if dtype is not None and tensor.dtype != dtype:
-                raise ValueError(f"Tensor '{name}' already exists with dtype {tensor.dtype}, requested {dtype}")
-            return False
-        tensor = torch.zeros((self.memory_size, self.num_envs, *shape), device=self.device, dtype=dtype)
+    def _allocate(self, shape: tuple[int, ...], dtype: Any) -> torch.Tensor:
+        tensor = torch.zeros(shape, device=self.device, dtype=dtype)
         if tensor.is_floating_point():
-            tensor.fill_(float("nan"))  # only the new tensor: existing data is untouched
-        self._bind(name, tensor, keep_dimensions)
-        return True
+            tensor.fill_(float("nan"))
+        return tensor
 
-    def _item_shape(self, size: Any, keep_dimensions: bool) -> tuple[int, ...]:
-        """Per-sample shape: ``(size,)`` or, with ``keep_dimensions``, the space's own shape."""
-        if not keep_dimensions:
-            return (compute_space_size(size, occupied_size=True),)
-        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
-            return (int(size),)
-        if isinstance(size, Sequence) and not isinstance(size, (str, bytes)):
-            return tuple(int(s) for s in size)
-        if isinstance(size, gymnasium.spaces.Discrete):
-            return (1,)
-        if isinstance(size, (gymnasium.spaces.Box, gymnasium.spaces.MultiDiscrete, gymnasium.spaces.MultiBinary)):
-            return tuple(int(s) for s in size.shape)
-        raise ValueError(
-            f"keep_dimensions=True needs an int, a shape or a Box/Discrete/MultiDiscrete space, got {size!r}"
-        )
+    def _flat_view(self, array: torch.Tensor) -> torch.Tensor:
+        return array.view(-1, *array.shape[2:])
 
-    def _bind(self, name: str, tensor: torch.Tensor, keep_dimensions: bool) -> None:
-        """Register ``tensor`` under ``name`` (dict, flat view and ``_tensor_<name>`` attribute)."""
-        setattr(self, f"_tensor_{name}", tensor)
-        self.tensors[name] = tensor
-        self.tensors_view[name] = tensor.view(-1, *tensor.shape[2:])
-        self.tensors_keep_dimensions[name] = keep_dimensions
+    def _write(self, name: str, index: Any, value: torch.Tensor) -> None:
+        self.tensors[name][index].copy_(value)
 
-    def _unknown_name_error(self, name: str) -> KeyError:
-        suggestion = closest_key(name, list(self.tensors))
-        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-        return KeyError(
-            f"Memory has no tensor '{name}'.{hint} Existing tensors: {', '.join(self.get_tensor_names()) or '(none)'}"
-        )
+    def _index(self, indexes: Any) -> torch.Tensor:
+        return torch.as_tensor(indexes, dtype=torch.long, device=self.device)
 
-    def get_tensor_names(self) -> list[str]:
-        """Sorted tensor names."""
-        return sorted(self.tensors)
+    def _randperm(self, n: int) -> torch.Tensor:
+        return torch.randperm(n, device=self.device)
 
-    def get_tensor_by_name(self, name: str, keepdim: bool = True) -> torch.Tensor:
-        """The ``(memory_size, num_envs, ...)`` tensor, or its flat view with ``keepdim=False``."""
-        if name not in self.tensors:
-            raise self._unknown_name_error(name)
-        return self.tensors[name] if keepdim else self.tensors_view[name]
+    def _split(self, indexes: torch.Tensor, parts: int) -> list[torch.Tensor]:
+        return list(torch.tensor_split(indexes, parts))
+
+    def _host(self, array: torch.Tensor) -> np.ndarray:
+        array = array.detach().cpu()
+        return (array.float() if array.is_floating_point() else array).numpy()
 
     def set_tensor_by_name(self, name: str, tensor: torch.Tensor) -> None:
         """Copy ``tensor`` into the storage of ``name`` (no gradient)."""
         target = self.get_tensor_by_name(name)
         with torch.no_grad():
             target.copy_(tensor)
-
-    def get_sampling_indexes(self) -> Any:
-        """Indexes of the last sampling."""
-        return self.sampling_indexes
-
-    def reset(self) -> None:
-        """Mark the memory empty (data kept, overwritten by later writes)."""
-        self.filled = False
-        self.env_index = 0
-        self.memory_index = 0
 
     def share_memory(self) -> None:
         """Move CPU tensors to shared memory (views keep pointing to the same storage)."""
@@ -158,121 +78,12 @@ class Memory:
     # writing
 
     def add_samples(self, **tensors: torch.Tensor) -> None:
-        """Record one step: ``(num_envs, ...)`` rows, ``(n < num_envs, ...)`` env slots, ``(n, ...)`` time rows
-        when ``num_envs == 1`` (wrapping around), or one 1-D sample. The shape of ``states`` (else the first
-        tensor) decides; the target rows are computed once per call.
-        """
         if torch.is_grad_enabled():  # never record autograd history into the storage
             with torch.no_grad():
-                return self.add_samples(**tensors)
-        if not tensors:
-            raise ValueError("add_samples() needs at least one tensor, passed as name=tensor keyword arguments")
-        if not tensors.keys() <= self.tensors.keys():
-            raise self._unknown_name_error(next(name for name in tensors if name not in self.tensors))
-        reference = tensors["states"] if "states" in tensors else next(iter(tensors.values()))
-        shape = reference.shape
-        if len(shape) > 1 and shape[0] == self.num_envs:
-            row = self.memory_index
-            for name, value in tensors.items():
-                self.tensors[name][row].copy_(value)
-            self.memory_index += 1
-        elif len(shape) > 1 and shape[0] < self.num_envs:
-            start, stop = self.env_index, self.env_index + shape[0]
-            if stop > self.num_envs:
-                raise ValueError(
-                    f"Cannot write {shape[0]} environment rows at env_index {self.env_index}: "
-                    f"only {self.num_envs - self.env_index} of num_envs={self.num_envs} slots are left in this step"
-                )
-            row = self.memory_index
-            for name, value in tensors.items():
-                self.tensors[name][row, start:stop].copy_(value)
-            self.env_index = stop
-        elif len(shape) > 1 and self.num_envs == 1:
-            self._add_time_rows(tensors, shape[0])
-        elif len(shape) == 1:
-            row, env = self.memory_index, self.env_index
-            for name, value in tensors.items():
-                self.tensors[name][row, env].copy_(value)
-            self.env_index += 1
-        else:
-            raise ValueError(
-                f"Expected tensors of shape (num_envs={self.num_envs}, ...), (n < {self.num_envs}, ...), "
-                f"(n, ...) with num_envs == 1, or a 1-D sample; got {tuple(shape)}"
-            )
-        if self.env_index >= self.num_envs:
-            self.env_index = 0
-            self.memory_index += 1
-        if self.memory_index >= self.memory_size:
-            self._on_full()
+                return super().add_samples(**tensors)
+        return super().add_samples(**tensors)
 
-    def _add_time_rows(self, tensors: dict[str, torch.Tensor], n: int) -> None:
-        """``num_envs == 1``: write ``n`` consecutive time rows from ``memory_index``, wrapping around."""
-        skip = max(0, n - self.memory_size)  # only the last memory_size samples survive
-        start = (self.memory_index + skip) % self.memory_size
-        first = min(n - skip, self.memory_size - start)
-        rest = n - skip - first
-        for name, value in tensors.items():
-            target = self.tensors[name]
-            target[start : start + first, 0].copy_(value[skip : skip + first])
-            if rest:
-                target[:rest, 0].copy_(value[skip + first :])
-        end = self.memory_index + n
-        self.memory_index = end % self.memory_size
-        if end >= self.memory_size:
-            self._on_full()
-
-    def _on_full(self) -> None:
-        self.memory_index %= self.memory_size
-        self.filled = True
-        if self.export:
-            self.save(directory=self.export_directory, format=self.export_format)
-
-    # sampling
-
-    def sample(self, names: Sequence[str], batch_size: int, mini_batches: int = 1, sequence_length: int = 1) -> Batches:
-        """Sample a batch (implemented by subclasses)."""
-        raise NotImplementedError(f"{type(self).__name__}.sample() is not implemented")
-
-    def sample_by_index(self, names: Sequence[str], indexes: Any, mini_batches: int = 1) -> Batches:
-        """Gather flat rows ``indexes``, split into ``mini_batches`` (``array_split`` semantics)."""
-        views = [self.get_tensor_by_name(name, keepdim=False) for name in names]
-        indexes = torch.as_tensor(indexes, dtype=torch.long, device=self.device)
-        if mini_batches > 1:
-            return [[view[batch] for view in views] for batch in torch.tensor_split(indexes, mini_batches)]
-        return [[view[indexes] for view in views]]
-
-    def sample_all(
-        self, names: Sequence[str], mini_batches: int = 1, sequence_length: int = 1, shuffle: bool = False
-    ) -> Batches:
-        """All valid rows (only ``len(self)`` rows of a non-full memory).
-
-        Default order is time-major in contiguous chunks; ``sequence_length > 1`` uses env-major order;
-        ``shuffle=True`` draws a fresh permutation (of whole sequences when ``sequence_length > 1``).
-        """
-        size, total = len(self), self.memory_size * self.num_envs
-        if size == 0:
-            raise ValueError("sample_all() on an empty memory: add samples first")
-        if sequence_length > 1:
-            order = torch.as_tensor(self.all_sequence_indexes, device=self.device)
-            if size < total:
-                order = order[order < size]
-            if shuffle:
-                if order.numel() % sequence_length:
-                    raise ValueError(
-                        f"Cannot shuffle {order.numel()} rows in whole sequences of sequence_length={sequence_length}"
-                    )
-                blocks = torch.randperm(order.numel() // sequence_length, device=self.device)
-                order = order.view(-1, sequence_length)[blocks].view(-1)
-                self.sampling_indexes = order
-            return self.sample_by_index(names, order, mini_batches)
-        if shuffle:
-            self.sampling_indexes = torch.randperm(size, device=self.device)
-            return self.sample_by_index(names, self.sampling_indexes, mini_batches)
-        views = [self.get_tensor_by_name(name, keepdim=False)[:size] for name in names]
-        if mini_batches > 1:
-            edges = [size * i // mini_batches for i in range(mini_batches + 1)]
-            return [[view[edges[i] : edges[i + 1]] for view in views] for i in range(mini_batches)]
-        return [views]
+    add_samples.__doc__ = MemoryCore.add_samples.__doc__
 
     # persistence
 
@@ -357,7 +168,7 @@ class Memory:
                 )
             with torch.no_grad():
                 target.copy_(tensor)
-        self._set_length(self._count_valid_rows(data))
+        self._set_length(self._valid_rows(list(data)))
 
     def _load_csv(self, path: str) -> None:
         columns = serialization.read_csv(path)
@@ -377,22 +188,3 @@ class Memory:
             with torch.no_grad():
                 view[:rows].copy_(serialization.parse_column(values, view.dtype).view(rows, *view.shape[1:]))
         self._set_length(rows)
-
-    def _count_valid_rows(self, data: dict[str, torch.Tensor]) -> int:
-        """Rows up to the last one with a non-NaN value in any float tensor (all rows if there is none)."""
-        total = self.memory_size * self.num_envs
-        written = None
-        for name in data:
-            view = self.tensors_view[name]
-            if view.is_floating_point():
-                mask = ~torch.isnan(view.reshape(total, -1)).all(dim=1)
-                written = mask if written is None else written | mask
-        if written is None:
-            return total
-        rows = torch.nonzero(written)
-        return int(rows[-1]) + 1 if rows.numel() else 0
-
-    def _set_length(self, rows: int) -> None:
-        total = self.memory_size * self.num_envs
-        self.filled = rows >= total
-        self.memory_index, self.env_index = divmod(rows % total, self.num_envs)
