@@ -33,6 +33,7 @@ from steprl.agents.torch._build import (
 )
 from steprl.agents.torch.base import Agent
 from steprl.agents.torch.gae import compute_gae
+from steprl.core.rollout import RolloutSchedule, rollout_settings
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 
 __all__ = ["BATCH_NAMES", "OnPolicyAgent"]
@@ -41,7 +42,7 @@ ROLES = ("policy", "value")
 BATCH_NAMES = ("states", "actions", "log_prob", "values", "returns", "advantages")
 
 
-class OnPolicyAgent(Agent):
+class OnPolicyAgent(RolloutSchedule, Agent):
     """Base of the rollout agents (``cfg`` must already be merged with the algorithm's defaults).
 
     Per environment step only the policy runs (``act``) and the transition is stored. Values, old log-probabilities
@@ -68,15 +69,10 @@ class OnPolicyAgent(Agent):
         self.checkpoint_modules["value"] = self.value
 
         c = self.cfg
-        self._rollouts = int(c["rollouts"])
-        self._learning_epochs = int(c.get("learning_epochs", 1))
-        self._mini_batches = int(c["mini_batches"])
+        self._rollouts, self._learning_epochs, self._mini_batches = rollout_settings(c, name)
         self._discount_factor = float(c["discount_factor"])
         self._lambda = float(c["lambda"])
         self._entropy_loss_scale = float(c.get("entropy_loss_scale", 0.0) or 0.0)
-        for key in ("rollouts", "learning_epochs", "mini_batches"):
-            if key in c and int(c[key]) < 1:
-                raise ValueError(f"{name} cfg['{key}'] must be >= 1, got {c[key]}")
 
         if config.torch.is_distributed:
             self.policy.broadcast_parameters()
@@ -120,14 +116,7 @@ class OnPolicyAgent(Agent):
         name = self._name
         if self.value is None:
             raise ValueError(f"{name} requires a 'value' model to learn (a memory was given): pass models={{'value': ...}}")
-        if self.memory.memory_size != self._rollouts:
-            raise ValueError(
-                f"{name}: memory_size ({self.memory.memory_size}) must equal cfg['rollouts'] ({self._rollouts}); "
-                f"use RandomMemory(memory_size={self._rollouts}, num_envs=...)"
-            )
-        samples = self.memory.memory_size * self.memory.num_envs
-        if self._mini_batches > samples:
-            raise ValueError(f"{name}: cfg['mini_batches'] ({self._mini_batches}) exceeds the rollout size ({samples} samples)")
+        self._check_rollout_memory()
         for memory in [self.memory, *self.secondary_memories]:
             memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
             memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
@@ -153,36 +142,7 @@ class OnPolicyAgent(Agent):
         with self._autocast():
             return self.policy.act(inputs, role="policy")
 
-    def _train_step(self, timestep: int, timesteps: int) -> None:
-        """Update at the end of every rollout (``rollouts`` training steps) once learning has started."""
-        if self.memory is None:
-            return
-        self._rollout += 1
-        if not self._rollout % self._rollouts and self._learning_started():
-            self.set_mode("train")
-            self._update(timestep, timesteps)
-            self.set_mode("eval")
-
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        return {**super()._checkpoint_meta(), "rollout": self._rollout}
-
-    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
-        """Continue the stored rollout; the episodes it was collecting cannot continue, so its last step counts as
-        truncated (it bootstraps from its stored next observation)."""
-        super()._restore_meta(meta)
-        if "rollout" in meta and self.memory is not None:
-            self._rollout = int(meta["rollout"])
-            self.interrupt_episodes()
-
-    def interrupt_episodes(self) -> None:
-        """The trainer abandoned the episodes in progress (mode switch): mark the last stored step as truncated.
-
-        The rollout then bootstraps from that step's next observation and GAE does not chain it to the fresh
-        episode that follows.
-        """
-        if self.memory is None or not self._rollout % self._rollouts:
-            return
-        row = (self.memory.memory_index - 1) % self.memory.memory_size
+    def _truncate_row(self, row: int) -> None:
         self.memory.get_tensor_by_name("truncated")[row] = True
 
     # ------------------------------------------------------------------ learning
