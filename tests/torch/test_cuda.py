@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import gymnasium
 import pytest
 import torch
+from helpers.checkpoint import assert_state_equal
 
 from steprl import config
 from steprl.cli.presets import available_agents, available_envs, load_preset
@@ -41,14 +43,25 @@ def test_agent_trains_on_cuda(env_id: str, agent: str, mixed_precision: bool, tm
     preset = dataclasses.replace(preset, agent_cfg=agent_cfg, memory_size=min(preset.memory_size, 1000))
     env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync", **preset.env_kwargs), verbose=False)
     assert env.device.type == "cuda"
+    env.reset(seed=0)
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
+    action_devices: list[str] = []
+    act = built.act
+
+    def recording_act(*args: Any, **kwargs: Any) -> Any:
+        result = act(*args, **kwargs)
+        action_devices.append(result[0].device.type)
+        return result
+
+    built.act = recording_act
     trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})
     rollouts = int(built.cfg.get("rollouts", 1))
     for t in range(max(2 * rollouts, 40)):
-        states, actions, rewards, *_ = trainer.train(timestep=t)
-        assert actions.device.type == "cuda" or not isinstance(actions, torch.Tensor)
+        next_states, rewards, terminated, truncated, _ = trainer.train(timestep=t)  # the step's results, not actions
+        assert {x.device.type for x in (next_states, rewards, terminated, truncated)} == {"cuda"}
     for t in range(5):
         trainer.eval(timestep=t)
+    assert set(action_devices) == {"cuda"} and len(action_devices) == max(2 * rollouts, 40) + 5
     for model in built.models.values():
         if model is not None:
             for parameter in model.parameters():
@@ -57,8 +70,7 @@ def test_agent_trains_on_cuda(env_id: str, agent: str, mixed_precision: bool, tm
     built.save(path)
     fresh = _make_agent(preset, env, str(tmp_path / "run2"), 1000)
     fresh.load(path)
-    for role, model in built.models.items():
-        if model is not None:
-            for a, b in zip(model.state_dict().values(), fresh.models[role].state_dict().values()):
-                assert torch.equal(a, b)
+    for name, module in built.checkpoint_modules.items():
+        if module is not None and name != "memory":
+            assert_state_equal(module.state_dict(), fresh.checkpoint_modules[name].state_dict(), name)
     env.close()
