@@ -129,12 +129,15 @@ class PettingZooWrapper(MultiAgentEnvWrapper):
     ) -> Mapping[str, torch.Tensor]:
         """Reset the copies whose episode ended in the last step; the observations to act from next.
 
-        ``next_states`` itself is returned when no episode ended (the flags are read from the env's own NumPy
-        state, so no tensor is synchronised here).
+        When no episode ended: ``next_states`` itself, less the agents that finished in every copy. The flags are
+        read from the env's own NumPy state, so no tensor is synchronised here.
         """
-        if not self._core.reset_finished():
+        if self._core.reset_finished():
+            return self._tensors(self._core.observations())
+        agents = self._core.agents
+        if len(agents) == len(next_states):
             return next_states
-        return self._tensors(self._core.observations())
+        return {uid: next_states[uid] for uid in agents}
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
         """Render the first copy."""
