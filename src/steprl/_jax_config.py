@@ -16,13 +16,12 @@ BACKENDS = ("numpy", "jax")
 
 
 def _seed_words(seed: int) -> np.ndarray:
-    """An int seed as the two uint32 words of ``jax.random.PRNGKey(seed)`` (high word first)."""
+    """An int seed as the uint32 words of ``jax.random.PRNGKey(seed)`` (without 64-bit mode JAX keeps 32 bits)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"config.jax.key must be an int seed or a JAX PRNG key, got {type(seed).__name__}")
     if not 0 <= int(seed) < 2**64:
         raise ValueError(f"config.jax.key seed must be in [0, 2**64), got {seed}")
-    seed = int(seed)
-    return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
+    return np.array([0, int(seed) & 0xFFFFFFFF], dtype=np.uint32)
 
 
 class JaxConfig:

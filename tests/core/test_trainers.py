@@ -1,15 +1,21 @@
-"""Trainer behaviour: the ManualTrainer contract, scopes, modes, episode boundaries, progress, closing."""
+"""Trainer behaviour: the ManualTrainer contract, scopes, modes, episode boundaries, progress, closing.
+
+The tests of the step contract run on every backend's trainers and wrappers (torch, JAX/NumPy, JAX/jax.Array).
+"""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 import pytest
 import torch
 from helpers.agents import RecordingAgent
+from helpers.backends import BACKENDS, Backend
 from helpers.envs import CountingEnv, counting_vec
 
 from steprl.envs.wrappers.torch import wrap_env
@@ -17,7 +23,6 @@ from steprl.trainers.torch import (
     MANUAL_TRAINER_DEFAULT_CONFIG,
     STEP_TRAINER_DEFAULT_CONFIG,
     ManualTrainer,
-    SequentialTrainer,
     StepTrainer,
     generate_equally_spaced_scopes,
 )
@@ -27,6 +32,11 @@ QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_ex
 
 def make(num_envs: int = 3, mode: str = "NextStep", truncate: bool = False):
     return wrap_env(counting_vec(num_envs, mode, truncate), verbose=False)
+
+
+def trainers(backend: str):
+    """The trainers package of ``backend`` (``steprl.trainers.torch`` or ``steprl.trainers.jax``)."""
+    return importlib.import_module(f"steprl.trainers.{Backend(backend).framework}")
 
 
 def test_default_config_is_the_seed_config():
@@ -50,14 +60,17 @@ def test_user_cfg_not_mutated():
     assert cfg == before
 
 
-def test_train_returns_step_tuple_and_counts_from_zero():
-    agent = RecordingAgent()
-    trainer = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 10, **QUIET})
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_returns_step_tuple_and_counts_from_zero(backend):
+    be, agent = Backend(backend), RecordingAgent()
+    trainer = trainers(backend).ManualTrainer(
+        env=be.wrap_env(counting_vec(3)), agents=agent, cfg={"timesteps": 10, **QUIET}
+    )
     out = trainer.train()
-    assert len(out) == 5
-    next_states, rewards, terminated, truncated, _ = out
+    assert len(out) == 5 and all(be.is_native(a) for a in out[:4])
+    next_states, rewards, terminated, truncated = (be.numpy(a) for a in out[:4])
     assert next_states.shape == (3, 3) and rewards.shape == (3, 1)
-    assert terminated.dtype == torch.bool and truncated.shape == (3, 1)
+    assert terminated.dtype == np.bool_ and truncated.shape == (3, 1)
     trainer.train()
     acts = [c for c in agent.calls if c[0] == "act"]
     assert [c[1] for c in acts] == [0, 1]
@@ -79,52 +92,63 @@ def test_step_order_and_eval_has_no_learning_hook():
     assert agent.training is False
 
 
-def test_eval_uses_mean_actions_unless_stochastic():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_eval_uses_mean_actions_unless_stochastic(backend):
+    be, manual = Backend(backend), trainers(backend).ManualTrainer
     agent = RecordingAgent(action=1)
-    trainer = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 5, **QUIET})
+    trainer = manual(env=be.wrap_env(counting_vec(3)), agents=agent, cfg={"timesteps": 5, **QUIET})
     _, rewards, *_ = trainer.train()
-    assert torch.all(rewards == 2.0)  # action 1 -> reward 2
+    assert (be.numpy(rewards) == 2.0).all()  # action 1 -> reward 2
     _, rewards, *_ = trainer.eval()
-    assert torch.all(rewards == 1.0)  # mean action 0 -> reward 1
+    assert (be.numpy(rewards) == 1.0).all()  # mean action 0 -> reward 1
     agent2 = RecordingAgent(action=1)
-    trainer2 = ManualTrainer(env=make(), agents=agent2, cfg={"timesteps": 5, "stochastic_evaluation": True, **QUIET})
+    cfg = {"timesteps": 5, "stochastic_evaluation": True, **QUIET}
+    trainer2 = manual(env=be.wrap_env(counting_vec(3)), agents=agent2, cfg=cfg)
     _, rewards, *_ = trainer2.eval()
-    assert torch.all(rewards == 2.0)
+    assert (be.numpy(rewards) == 2.0).all()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
 @pytest.mark.parametrize("truncate", [False, True])
-def test_no_transition_spans_two_episodes(mode, truncate):
-    agent = RecordingAgent()
-    trainer = ManualTrainer(env=make(3, mode, truncate), agents=agent, cfg={"timesteps": 40, **QUIET})
+def test_no_transition_spans_two_episodes(mode, truncate, backend):
+    be, agent = Backend(backend), RecordingAgent()
+    env = be.wrap_env(counting_vec(3, mode, truncate))
+    trainer = trainers(backend).ManualTrainer(env=env, agents=agent, cfg={"timesteps": 40, **QUIET})
     for t in range(40):
         trainer.train(timestep=t)
+    transitions = [
+        {k: be.numpy(v) if k != "training" and hasattr(v, "shape") else v for k, v in tr.items()}
+        for tr in agent.transitions
+    ]
     finals = 0
-    for tr in agent.transitions:
+    for tr in transitions:
         s, ns = tr["states"], tr["next_states"]
-        assert torch.all(s[:, 0] == ns[:, 0]), "a transition spans two episodes"
-        assert torch.all(ns[:, 1] == s[:, 1] + 1), "a step was skipped or repeated (ignored action?)"
+        assert (s[:, 0] == ns[:, 0]).all(), "a transition spans two episodes"
+        assert (ns[:, 1] == s[:, 1] + 1).all(), "a step was skipped or repeated (ignored action?)"
         done = (tr["terminated"] | tr["truncated"]).flatten()
-        lengths = torch.tensor([3.0, 4.0, 5.0])
-        assert torch.equal(done, ns[:, 1] == lengths), "done flags must be set exactly at the true final observation"
-        assert torch.equal(tr["truncated"].flatten(), done & truncate)
+        lengths = np.array([3.0, 4.0, 5.0])
+        assert np.array_equal(done, ns[:, 1] == lengths), "done flags must be set exactly at the true final observation"
+        assert np.array_equal(tr["truncated"].flatten(), done & truncate)
         finals += int(done.sum())
     assert finals > 10
     # next step starts from the reset observation only in the finished sub-envs
-    for prev, nxt in zip(agent.transitions, agent.transitions[1:]):
+    for prev, nxt in zip(transitions, transitions[1:]):
         done = (prev["terminated"] | prev["truncated"]).flatten()
-        assert torch.all(nxt["states"][done, 1] == 0)
-        assert torch.all(nxt["states"][done, 0] == prev["states"][done, 0] + 1)
-        assert torch.equal(nxt["states"][~done], prev["next_states"][~done])
+        assert (nxt["states"][done, 1] == 0).all()
+        assert (nxt["states"][done, 0] == prev["states"][done, 0] + 1).all()
+        assert np.array_equal(nxt["states"][~done], prev["next_states"][~done])
 
 
-def test_single_env_resets_on_done():
-    env = wrap_env(CountingEnv(length=3), verbose=False)
-    agent = RecordingAgent()
-    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 10, **QUIET})
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_single_env_resets_on_done(backend):
+    be, agent = Backend(backend), RecordingAgent()
+    trainer = trainers(backend).ManualTrainer(
+        env=be.wrap_env(CountingEnv(length=3)), agents=agent, cfg={"timesteps": 10, **QUIET}
+    )
     for _ in range(7):
         trainer.train()
-    episodes = [tr["states"][0, 0].item() for tr in agent.transitions]
+    episodes = [float(tr["states"][0, 0]) for tr in agent.transitions]
     assert episodes == [0, 0, 0, 1, 1, 1, 2]
     assert trainer.episode_returns("train") == [6.0, 6.0]
     assert trainer.episode_lengths("train") == [3, 3]
@@ -154,14 +178,20 @@ def test_headless_never_renders_and_render_otherwise():
     trainer.eval()
     assert sum(e.render_calls for e in vec.envs) == 0
     vec2 = counting_vec(2)
-    trainer2 = ManualTrainer(env=wrap_env(vec2, verbose=False), agents=RecordingAgent(), cfg={"timesteps": 3, **{**QUIET, "headless": False}})
+    trainer2 = ManualTrainer(
+        env=wrap_env(vec2, verbose=False), agents=RecordingAgent(), cfg={"timesteps": 3, **{**QUIET, "headless": False}}
+    )
     trainer2.train()
     assert all(e.render_calls == 1 for e in vec2.envs)
 
 
 def test_progress_bar_settings(capsys):
     for setting, expect_output in ((False, True), (True, False), (None, False)):  # stdout is not a TTY under pytest
-        trainer = ManualTrainer(env=make(), agents=RecordingAgent(), cfg={"timesteps": 4, "headless": True, "disable_progressbar": setting, "close_environment_at_exit": False})
+        trainer = ManualTrainer(
+            env=make(),
+            agents=RecordingAgent(),
+            cfg={"timesteps": 4, "headless": True, "disable_progressbar": setting, "close_environment_at_exit": False},
+        )
         for t in range(4):
             trainer.train(timestep=t)
         bar = trainer._loop.modes["train"].progress
@@ -214,7 +244,9 @@ def test_equal_split_when_scope_omitted():
 )
 def test_scope_errors(num_envs, agents, scope, match):
     with pytest.raises(ValueError, match=match):
-        ManualTrainer(env=make(num_envs), agents=[RecordingAgent() for _ in range(agents)], agents_scope=scope, cfg=QUIET)
+        ManualTrainer(
+            env=make(num_envs), agents=[RecordingAgent() for _ in range(agents)], agents_scope=scope, cfg=QUIET
+        )
 
 
 def test_unwrapped_env_is_rejected():
@@ -258,17 +290,21 @@ def test_environment_closed_at_interpreter_exit(tmp_path):
     assert "Environment closed" in out.stderr
 
 
-def test_sequential_trainer_runs_timesteps():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sequential_trainer_runs_timesteps(backend):
     agent = RecordingAgent()
-    trainer = SequentialTrainer(env=make(), agents=agent, cfg={"timesteps": 12, **QUIET})
+    env = Backend(backend).wrap_env(counting_vec(3))
+    trainer = trainers(backend).SequentialTrainer(env=env, agents=agent, cfg={"timesteps": 12, **QUIET})
     trainer.train()
     assert len(agent.transitions) == 12
     trainer.eval()
     assert len(agent.transitions) == 24 and agent.transitions[-1]["training"] is False
 
 
-def test_run_episodes_balances_sub_envs():
-    trainer = ManualTrainer(env=make(3), agents=RecordingAgent(), cfg={"timesteps": 100, **QUIET})
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_episodes_balances_sub_envs(backend):
+    env = Backend(backend).wrap_env(counting_vec(3))
+    trainer = trainers(backend).ManualTrainer(env=env, agents=RecordingAgent(), cfg={"timesteps": 100, **QUIET})
     returns = trainer.run_episodes(6)
     # eval uses mean action 0 -> reward 1 per step; episode lengths 3, 4, 5: two episodes of each
     assert sorted(returns) == [3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
