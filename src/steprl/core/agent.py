@@ -248,16 +248,31 @@ class Agent:
         ``cfg["rewards_shaper"]``) through :meth:`_record`; in every mode, :meth:`_transition_recorded`."""
         if self.training:
             if self.write_interval > 0:
-                self._episodes.update(rewards, terminated, truncated)
-                self._instantaneous.append(rewards)
+                signals = self._episode_signals(rewards, terminated, truncated)
+                self._episodes.update(*signals)
+                self._instantaneous.append(signals[0])
             shaper = self.cfg.get("rewards_shaper")
             if shaper is not None:
-                rewards = shaper(rewards, timestep, timesteps)
+                rewards = self._shape_rewards(shaper, rewards, timestep, timesteps)
             self._record(
                 states=states, actions=actions, rewards=rewards, next_states=next_states,
-                terminated=terminated, truncated=truncated,
+                terminated=terminated, truncated=truncated, **self._recorded_infos(infos),
             )  # fmt: skip
         self._transition_recorded(terminated, truncated)
+
+    def _episode_signals(self, rewards: Any, terminated: Any, truncated: Any) -> tuple[Any, Any, Any]:
+        """``(N, 1)`` rewards and done flags of the episode statistics (multi-agent: summed over agents, done when
+        every agent is done)."""
+        return rewards, terminated, truncated
+
+    def _shape_rewards(self, shaper: Any, rewards: Any, timestep: int, timesteps: int) -> Any:
+        """Apply ``cfg["rewards_shaper"]`` to this step's rewards (multi-agent: to each agent's)."""
+        return shaper(rewards, timestep, timesteps)
+
+    def _recorded_infos(self, infos: Any) -> Mapping[str, Any]:
+        """Entries of ``infos`` handed to :meth:`_record` with the transition (none by default; MAPPO takes the
+        global states the trainer puts there)."""
+        return _NO_SAMPLES
 
     def _record(self, **transition: Any) -> None:
         """Keep a training transition: written, with :meth:`_transition_samples`, to every memory."""
@@ -347,14 +362,15 @@ class Agent:
             self.checkpoint_best_modules["reward"] = reward
             self.checkpoint_best_modules["saved"] = False
             self.checkpoint_best_modules["modules"] = {
-                name: copy.deepcopy(self._state_of(module))
-                for name, module in self.checkpoint_modules.items()
-                if module is not None and name not in OPTIONAL_MODULES
+                key: copy.deepcopy(self._state_of(module))
+                for key, module in self._checkpoint_entries().items()
+                if module is not None and self._module_name(key) not in OPTIONAL_MODULES
             }
 
     # ------------------------------------------------------------------ checkpoints
     def _checkpoint_dict(self, timestep: int | None) -> dict[str, Any]:
-        data = {name: self._state_of(module) for name, module in self.checkpoint_modules.items() if module is not None}
+        entries = self._checkpoint_entries().items()
+        data = self._nest({key: self._state_of(module) for key, module in entries if module is not None})
         meta: dict[str, Any] = {
             "format": CHECKPOINT_FORMAT,
             "agent": type(self).__name__,
@@ -368,6 +384,30 @@ class Agent:
         data[META_KEY] = meta
         return data
 
+    # Checkpoint layout hooks. A single agent's entries are its module names; a multi-agent's are (uid, name) pairs,
+    # nested as {uid: {name: state}} in files and named <uid>_<name> in separate files.
+    def _checkpoint_entries(self) -> dict[Any, Any]:
+        """The checkpoint modules under flat keys."""
+        return dict(self.checkpoint_modules)
+
+    def _nest(self, states: Mapping[Any, Any]) -> dict[str, Any]:
+        """The file layout of flat-keyed states."""
+        return dict(states)
+
+    def _flatten(self, path: str, data: Mapping[str, Any]) -> dict[Any, Any]:
+        """Flat-keyed states of a loaded file (without the metadata entry); inverse of :meth:`_nest`."""
+        return {name: state for name, state in data.items() if name != META_KEY}
+
+    @staticmethod
+    def _module_name(key: Any) -> str:
+        """The module name of a flat key (``"optimizer"``, ``"memory"``, ...)."""
+        return str(key)
+
+    @staticmethod
+    def _file_stem(key: Any) -> str:
+        """The file-name stem of a flat key when modules are stored separately."""
+        return str(key)
+
     def _checkpoint_meta(self) -> dict[str, Any]:
         """Extra plain values (ints, floats, arrays) a subclass stores in checkpoints (e.g. an update counter)."""
         return {}
@@ -380,18 +420,18 @@ class Agent:
         tag = str(timestep if timestep is not None else datetime.datetime.now().strftime("%y-%m-%d_%H-%M-%S-%f"))
         directory = os.path.join(self.experiment_dir, "checkpoints")
         if self.checkpoint_store_separately:
-            for name, module in self.checkpoint_modules.items():
+            for key, module in self._checkpoint_entries().items():
                 if module is not None:
-                    self._save_file(self._state_of(module), os.path.join(directory, f"{name}_{tag}.pt"))
+                    self._save_file(self._state_of(module), os.path.join(directory, f"{self._file_stem(key)}_{tag}.pt"))
         else:
             self._save_file(self._checkpoint_dict(timestep), os.path.join(directory, f"agent_{tag}.pt"))
         best = self.checkpoint_best_modules
         if best["modules"] and not best["saved"]:
             if self.checkpoint_store_separately:
-                for name, state in best["modules"].items():
-                    self._save_file(state, os.path.join(directory, f"best_{name}.pt"))
+                for key, state in best["modules"].items():
+                    self._save_file(state, os.path.join(directory, f"best_{self._file_stem(key)}.pt"))
             else:
-                self._save_file(dict(best["modules"]), os.path.join(directory, "best_agent.pt"))
+                self._save_file(self._nest(best["modules"]), os.path.join(directory, "best_agent.pt"))
             best["saved"] = True
 
     def save(self, path: str) -> None:
@@ -419,18 +459,20 @@ class Agent:
         if meta is not None and not isinstance(meta, Mapping):
             raise CheckpointError(f"'{path}' has a malformed '{META_KEY}' entry ({type(meta).__name__})")
         self._check_meta(path, meta or {})
-        loaded = self._modules_to_load(path, data, resume)
+        entries = self._flatten(path, data)
+        loaded = self._modules_to_load(path, entries, resume)
         snapshots = {name: copy.deepcopy(self._state_of(module)) for name, module in loaded.items()}
         applied: list[str] = []
         failed = ""
         try:
             for failed, module in loaded.items():
-                self._load_module(failed, module, data[failed])
+                self._load_module(self._module_name(failed), module, entries[failed])
                 applied.append(failed)
         except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
             for name in applied:  # roll back: the agent is left as it was
                 self._load_module(name, loaded[name], snapshots[name])
-            raise CheckpointError(f"Checkpoint '{path}': module '{failed}' does not match this agent ({exc})") from exc
+            name = self._file_stem(failed)
+            raise CheckpointError(f"Checkpoint '{path}': module '{name}' does not match this agent ({exc})") from exc
         if meta:
             self.checkpoint_timestep = self.timestep = int(meta.get("timestep", 0))
             self.training_steps = int(meta.get("training_steps", self.training_steps))
@@ -448,26 +490,36 @@ class Agent:
         if stored is not None and stored != type(self).__name__:
             raise CheckpointError(f"'{path}' holds a {stored} agent; it cannot be loaded into a {type(self).__name__}")
 
-    def _modules_to_load(self, path: str, data: Mapping[str, Any], resume: bool) -> dict[str, Any]:
-        """The agent's modules found in ``data``, after checking that nothing needed is missing or mismatched."""
-        names = [k for k in data if k != META_KEY]
-        present = {name: module for name, module in self.checkpoint_modules.items() if module is not None}
-        inference = self.memory is None and not resume
+    def _inference_only(self, resume: bool) -> bool:
+        """Whether a load needs only what acting needs (no memory to learn from, not resuming)."""
+        return self.memory is None and not resume
+
+    def _modules_to_load(self, path: str, data: Mapping[Any, Any], resume: bool) -> dict[Any, Any]:
+        """The agent's modules found in the flat-keyed ``data``, after checking that nothing needed is missing or
+        mismatched."""
+        names = list(data)
+        present = {key: module for key, module in self._checkpoint_entries().items() if module is not None}
+        inference = self._inference_only(resume)
         needed = [
-            name for name in present
-            if name not in OPTIONAL_MODULES and not (inference and name.endswith(_TRAINING_STATE))
+            key for key in present
+            if (name := self._module_name(key)) not in OPTIONAL_MODULES
+            and not (inference and name.endswith(_TRAINING_STATE))
         ]  # fmt: skip
-        missing = [name for name in needed if name not in data]
+        missing = [self._file_stem(key) for key in needed if key not in data]
         if missing:
-            found = sorted(names) or "nothing"
+            found = sorted(self._file_stem(key) for key in names) or "nothing"
             raise CheckpointError(
                 f"'{path}' cannot restore this {type(self).__name__} agent: it lacks {sorted(missing)} (it holds {found})"
             )
-        for name in names:
-            if name not in present:
-                logger.info(f"Checkpoint '{path}': '{name}' is not used by this agent (skipped)")
-        loaded = {name: present[name] for name in names if name in present}
-        problems = [f"'{n}': {why}" for n, m in loaded.items() if (why := self._check_module_state(n, m, data[n]))]
+        for key in names:
+            if key not in present:
+                logger.info(f"Checkpoint '{path}': '{self._file_stem(key)}' is not used by this agent (skipped)")
+        loaded = {key: present[key] for key in names if key in present}
+        problems = [
+            f"'{self._file_stem(k)}': {why}"
+            for k, m in loaded.items()
+            if (why := self._check_module_state(self._module_name(k), m, data[k]))
+        ]
         if problems:
             raise CheckpointError(f"'{path}' does not match this {type(self).__name__} agent: " + "; ".join(problems))
         return loaded

@@ -136,9 +136,16 @@ class Agent(core.Agent):
         return torch.autocast(device_type=self.device.type, enabled=True)
 
     def _optimizer_step(
-        self, optimizer: torch.optim.Optimizer, loss: torch.Tensor, models: Iterable[Any], params: list[torch.Tensor]
+        self,
+        optimizer: torch.optim.Optimizer,
+        loss: torch.Tensor,
+        models: Iterable[Any],
+        params: list[torch.Tensor],
+        grad_norm_clip: float | None = None,
     ) -> None:
         """``zero_grad → backward → (all-reduce the models' gradients) → (clip params) → step`` for ``loss``.
+
+        ``grad_norm_clip`` (default ``cfg["grad_norm_clip"]``) lets multi-agent algorithms clip per agent.
 
         The caller updates the mixed-precision scaler (``self._scaler.update()``) once per iteration, after every
         optimizer of that iteration has stepped.
@@ -148,9 +155,10 @@ class Agent(core.Agent):
         if config.torch.is_distributed:
             for model in models:
                 model.reduce_parameters()
-        if self._grad_norm_clip > 0:
+        clip = self._grad_norm_clip if grad_norm_clip is None else grad_norm_clip
+        if clip > 0:
             self._scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(params, self._grad_norm_clip)
+            nn.utils.clip_grad_norm_(params, clip)
         self._scaler.step(optimizer)
 
     # ------------------------------------------------------------------ checkpoints

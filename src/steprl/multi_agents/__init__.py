@@ -1,0 +1,1 @@
+"""Multi-agent algorithms (one package per backend)."""
