@@ -104,3 +104,15 @@ def test_refuses_what_is_not_a_vmas_env() -> None:
         VmasWrapper(object())
     with pytest.raises(RuntimeError, match="before reset"):
         VmasWrapper(vmas.make_env("navigation", num_envs=1)).state()
+
+
+def test_dict_spaces_and_quiet_render() -> None:
+    env = navigation(num_envs=3, max_steps=2, dict_spaces=True)
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == set(env.possible_agents) and obs["agent_2"].shape == (3, 18)
+    assert env.render() is None  # no window unless a render mode was chosen
+    for _ in range(2):
+        next_obs, _, terminated, truncated, _ = env.step(zeros(env))
+    assert truncated["agent_0"].all()
+    acting = env.autoreset_states(next_obs, terminated, truncated)
+    assert env._env.steps.tolist() == [0, 0, 0] and set(acting) == set(env.possible_agents)

@@ -50,9 +50,11 @@ class VmasWrapper(MultiAgentEnvWrapper):
     - Actions: a dict agent id -> ``(N, act_size)`` tensor for every agent (Discrete: ``(N, 1)`` or ``(N,)`` of
       integers). Continuous actions are clipped to the action space bounds (``clip_actions=False``: VMAS's own range
       check applies).
+    - ``render()`` (what the trainers call every step unless ``headless``) draws nothing unless ``render_mode``
+      (``"human"`` or ``"rgb_array"``) was given, since VMAS's own default opens a window.
     """
 
-    def __init__(self, env: Any, *, clip_actions: bool = True) -> None:
+    def __init__(self, env: Any, *, clip_actions: bool = True, render_mode: str | None = None) -> None:
         _check_vmas_env(env)
         super().__init__(env)
         self._names: list[str] = [agent.name for agent in env.agents]
@@ -79,6 +81,7 @@ class VmasWrapper(MultiAgentEnvWrapper):
                 self._bounds[uid] = (low, high)
         self._observations: list[torch.Tensor] | None = None
         self._done: torch.Tensor | None = None
+        self._render_mode = render_mode
 
     # ------------------------------------------------------------------ properties
     @property
@@ -217,7 +220,12 @@ class VmasWrapper(MultiAgentEnvWrapper):
         return dict(zip(self._names, self._observations))
 
     def render(self, *args: Any, **kwargs: Any) -> Any:
-        """Render VMAS's first sub-environment (``mode="rgb_array"`` returns a frame)."""
+        """Render VMAS's first sub-environment in ``render_mode`` (arguments go to VMAS's ``render``); ``None``
+        without a render mode or arguments."""
+        if not args and not kwargs:
+            if self._render_mode is None:
+                return None
+            kwargs = {"mode": self._render_mode}
         return self._env.render(*args, **kwargs)
 
     def close(self) -> None:
