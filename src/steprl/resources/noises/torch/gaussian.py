@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import Normal
 
+from steprl.resources.noises.common import check_std
 from steprl.resources.noises.torch.base import Noise, SizeLike, as_size
 
 __all__ = ["GaussianNoise"]
@@ -20,10 +21,8 @@ class GaussianNoise(Noise):
 
     def __init__(self, mean: float, std: float, device: str | torch.device | None = None) -> None:
         super().__init__(device)
-        if float(std) <= 0:
-            raise ValueError(f"GaussianNoise std must be > 0, got {std}")
         self.mean = float(mean)
-        self.std = float(std)
+        self.std = check_std(std, "GaussianNoise")
         self.distribution = Normal(
             loc=torch.tensor(self.mean, device=self.device, dtype=torch.float32),
             scale=torch.tensor(self.std, device=self.device, dtype=torch.float32),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import Normal
 
+from steprl.resources.noises.common import check_std, ou_step
 from steprl.resources.noises.torch.base import Noise, SizeLike, as_size
 
 __all__ = ["OrnsteinUhlenbeckNoise"]
@@ -32,13 +33,11 @@ class OrnsteinUhlenbeckNoise(Noise):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__(device)
-        if float(std) <= 0:
-            raise ValueError(f"OrnsteinUhlenbeckNoise std must be > 0, got {std}")
         self.theta = float(theta)
         self.sigma = float(sigma)
         self.base_scale = float(base_scale)
         self.mean = float(mean)
-        self.std = float(std)
+        self.std = check_std(std, "OrnsteinUhlenbeckNoise")
         self.state: torch.Tensor = torch.zeros((), device=self.device)
         self.distribution = Normal(
             loc=torch.tensor(self.mean, device=self.device, dtype=torch.float32),
@@ -51,7 +50,7 @@ class OrnsteinUhlenbeckNoise(Noise):
         if self.state.shape != size:
             self.state = torch.zeros(size, device=self.device)
         gaussian = torch.randn(size, device=self.device).mul_(self.std).add_(self.mean)
-        self.state = self.state * (1.0 - self.theta) + self.sigma * gaussian
+        self.state = ou_step(self.state, gaussian, self.theta, self.sigma)
         return self.base_scale * self.state
 
     def reset(self, mask: torch.Tensor | None = None) -> None:
