@@ -203,6 +203,19 @@ GAE_CASES: list[Case] = [
         "kwargs": {"discount_factor": 0.9, "lambda_coefficient": 0.5},
         "expected": {"advantages": [[1.0], [5.5]], "returns": [[1.0], [5.5]]},
     },
+    {
+        # a one-step rollout of two envs: A = δ = [1 + .5·2 - .5, 2 (terminated) - 0]
+        "id": "one_step_rollout",
+        "inputs": {
+            "rewards": [[1.0, 2.0]],
+            "values": [[0.5, 0.0]],
+            "next_values": [[2.0, 3.0]],
+            "terminated": [[False, True]],
+            "truncated": [[False, False]],
+        },
+        "kwargs": {"discount_factor": 0.5, "lambda_coefficient": 0.5},
+        "expected": {"advantages": [[1.5, 2.0]], "returns": [[2.0, 2.0]]},
+    },
 ]
 
 # ------------------------------------------------------------------------------------------------------ DDPG / TD3

@@ -50,6 +50,14 @@ GAMMA, LAMBDA, VALUE = 0.5, 0.5, 1.0
 RAW_ADVANTAGES = [0.65625, 0.625, 0.5] * 2
 
 
+def _constant_env() -> ConstantEnv:
+    """Truncated every 3 steps; its spaces are seeded (the vector env copies their generators)."""
+    env = ConstantEnv(limit=3)
+    env.action_space.seed(0)
+    env.observation_space.seed(0)
+    return env
+
+
 def _constant_value(observation_space: Any) -> Value:
     value = Value(observation_space)
     with torch.no_grad():
@@ -64,7 +72,7 @@ AGENTS = {"PPO": (PPO, PPO_DEFAULT_CONFIG), "A2C": (A2C, A2C_DEFAULT_CONFIG), "T
 @pytest.mark.parametrize("name", list(AGENTS))
 def test_agent_advantages_stop_at_truncations(name: str) -> None:
     cls, defaults = AGENTS[name]
-    env = wrap_env(gym.vector.SyncVectorEnv([lambda: ConstantEnv(limit=3)]), verbose=False)
+    env = wrap_env(gym.vector.SyncVectorEnv([_constant_env]), verbose=False)
     cfg = defaults.copy()
     cfg.update(rollouts=6, mini_batches=1, discount_factor=GAMMA, experiment=dict(NO_LOGS), **{"lambda": LAMBDA})
     models = {

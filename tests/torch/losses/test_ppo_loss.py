@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import pytest
 import torch
-from helpers.envs import counting_vec
+from helpers.envs import CountingEnv
 from helpers.loss_cases import PPO_CASES
 from helpers.models import CategoricalPolicy, Value
 from helpers.ppo import NO_LOGS, QUIET
@@ -77,8 +78,16 @@ def test_entropy_is_in_the_gradient_with_its_scale() -> None:
 
 
 # --------------------------------------------------------------------------------------------- the KL early stop
+def _counting_env(length: int, tag: int) -> CountingEnv:
+    """A counting sub-environment whose spaces are seeded (the vector env copies their generators)."""
+    env = CountingEnv(length=length, tag=tag)
+    env.action_space.seed(tag)
+    env.observation_space.seed(tag)
+    return env
+
+
 def _agent(cls: type, cfg_defaults: dict[str, Any], **cfg: Any) -> tuple[Any, ManualTrainer, list[int]]:
-    env = wrap_env(counting_vec(2), verbose=False)
+    env = wrap_env(gym.vector.SyncVectorEnv([lambda: _counting_env(3, 0), lambda: _counting_env(4, 1)]), verbose=False)
     config = cfg_defaults.copy()
     config.update(rollouts=8, learning_epochs=4, mini_batches=2, learning_rate=1e-2, experiment=dict(NO_LOGS), **cfg)
     models = {
