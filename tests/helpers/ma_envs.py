@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.utils import seeding
+from mpe2 import simple_spread_v3
+
+
+@contextlib.contextmanager
+def seeded_construction(seed: int = 0) -> Iterator[None]:
+    """mpe2 envs draw a generator from OS entropy when built: make that draw use ``seed`` instead."""
+    draw = seeding.np_random
+    seeding.np_random = lambda value=None: draw(seed if value is None else value)
+    try:
+        yield
+    finally:
+        seeding.np_random = draw
+
+
+def simple_spread(copies: int = 1, cycles: int = 25, seed: int = 0) -> list[Any]:
+    """``copies`` simple_spread_v3 parallel envs (3 agents, discrete actions) built without OS entropy."""
+    with seeded_construction(seed):
+        return [simple_spread_v3.parallel_env(N=3, max_cycles=cycles) for _ in range(copies)]
+
+
+def simple_spread_aec() -> Any:
+    """simple_spread_v3's AEC (turn-based) env, built without OS entropy."""
+    with seeded_construction():
+        return simple_spread_v3.env()
 
 
 class ParallelCountingEnv:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from helpers.ma_envs import ParallelCountingEnv
-from mpe2 import simple_spread_v3
+from helpers.ma_envs import ParallelCountingEnv, simple_spread, simple_spread_aec
 
 from steprl.envs.wrappers.torch import MultiAgentEnvWrapper, PettingZooWrapper, wrap_env
 
 
 def spread(n: int = 1, cycles: int = 25) -> PettingZooWrapper:
-    envs = [simple_spread_v3.parallel_env(N=3, max_cycles=cycles) for _ in range(n)]
+    envs = simple_spread(n, cycles)
     return wrap_env(envs if n > 1 else envs[0], verbose=False)
 
 
@@ -119,9 +118,9 @@ def test_bad_actions_name_the_agent() -> None:
 
 def test_aec_environments_are_refused_with_a_pointer_to_the_parallel_api() -> None:
     with pytest.raises(TypeError, match=r"AEC \(turn-based\).*parallel_env"):
-        wrap_env(simple_spread_v3.env(), verbose=False)
+        wrap_env(simple_spread_aec(), verbose=False)
     with pytest.raises(TypeError, match="AEC"):
-        PettingZooWrapper(simple_spread_v3.env())
+        PettingZooWrapper(simple_spread_aec())
 
 
 def test_copies_must_be_distinct_and_alike() -> None:

@@ -8,8 +8,7 @@ import pytest
 import torch
 import vmas
 from helpers.agents import RecordingAgent
-from helpers.ma_envs import ParallelCountingEnv, RecordingMultiAgent
-from mpe2 import simple_spread_v3
+from helpers.ma_envs import ParallelCountingEnv, RecordingMultiAgent, simple_spread
 
 from steprl.envs.wrappers.torch import PettingZooWrapper, VmasWrapper, wrap_env
 from steprl.trainers.torch import ManualTrainer, SequentialTrainer
@@ -55,8 +54,8 @@ def test_bad_actions_from_the_agent_raise_clear_errors() -> None:
 
 
 def test_wrap_env_detects_pettingzoo_copies_and_vmas() -> None:
-    assert isinstance(wrap_env(simple_spread_v3.parallel_env(), verbose=False), PettingZooWrapper)
-    copies = wrap_env([simple_spread_v3.parallel_env() for _ in range(3)], verbose=False)
+    assert isinstance(wrap_env(simple_spread()[0], verbose=False), PettingZooWrapper)
+    copies = wrap_env(simple_spread(3), verbose=False)
     assert isinstance(copies, PettingZooWrapper) and copies.num_envs == 3
     explicit = wrap_env(ParallelCountingEnv(), wrapper="pettingzoo", verbose=False)
     assert isinstance(explicit, PettingZooWrapper)
