@@ -1,6 +1,6 @@
 """Model instantiators (skrl 1.3+ ``network``/``output`` format; pre-1.3 kwargs converted with a warning)."""
 
-from steprl.utils.model_instantiators.torch.common import Shape
+from steprl.utils.model_instantiators.common.legacy import Shape
 from steprl.utils.model_instantiators.torch.shared import shared_model
 from steprl.utils.model_instantiators.torch.single import (
     categorical_model,

@@ -17,7 +17,7 @@ from steprl.models.torch import (
     MultiCategoricalMixin,
     MultivariateGaussianMixin,
 )
-from steprl.utils.model_instantiators.torch.expressions import OutputSpec
+from steprl.utils.model_instantiators.torch.expressions import TORCH_OPS, OutputSpec
 from steprl.utils.model_instantiators.torch.network import NetworkPlan
 from steprl.utils.model_instantiators.torch.source import mixin_init, render_class
 
@@ -101,7 +101,7 @@ class _SingleModel(Model):
         self.to(self.device)
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[Any, ...]:
-        output = self._output.apply(self._plan.forward(self, inputs))
+        output = self._output.apply(self._plan.forward(self, inputs), TORCH_OPS)
         if self._has_log_std:
             return output, self.log_std_parameter, {}
         return output, {}
@@ -153,7 +153,7 @@ def render_single(
     init = [mixin_init(cls.mixin, mixin_kwargs), "", *plan.source_init()]
     if log_std is not None:
         init.append(log_std_source("log_std_parameter", log_std))
-    result = output.source(plan.output_name)
+    result = output.source(plan.output_name, TORCH_OPS)
     returned = f"{result}, self.log_std_parameter, {{}}" if log_std is not None else f"{result}, {{}}"
     compute = ['def compute(self, inputs, role=""):', *[f"    {line}" for line in plan.source_forward()]]
     compute.append(f"    return {returned}")

@@ -7,18 +7,24 @@ modules of a model, runs them in ``compute`` and renders the equivalent Python s
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import gymnasium
 import torch
 from torch import nn
 
-from steprl.utils.model_instantiators.torch.expressions import INPUT_TOKENS, Expr, parse_input
+from steprl.utils.model_instantiators.common.network import (
+    LINEAR_KEYS,
+    activation_names,
+    check_name,
+    layer_kwargs,
+    space_sizes,
+    token_units,
+    units,
+)
+from steprl.utils.model_instantiators.torch.expressions import INPUT_TOKENS, TORCH_OPS, Expr, parse_input
 from steprl.utils.model_instantiators.torch.source import literal
-from steprl.utils.spaces.common import compute_space_size
 
 __all__ = ["ACTIVATIONS", "ContainerPlan", "ModuleSpec", "NetworkPlan", "plan_network", "token_units", "units"]
 
@@ -35,7 +41,6 @@ ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "tanh": ("Tanh", {}),
 }
 _RESERVED = {"self", "inputs", "role", "output", "torch", "nn", "cached", *INPUT_TOKENS, *INPUT_TOKENS.values()}
-_LINEAR_KEYS = {"out_features": "out_features", "features": "out_features", "bias": "bias", "use_bias": "bias"}
 _CONV_KEYS = {
     "out_channels": "out_channels",
     "features": "out_channels",
@@ -74,55 +79,6 @@ class ContainerPlan:
     modules: tuple[ModuleSpec, ...]
 
 
-def units(value: Any, model_sizes: Mapping[str, int]) -> int:
-    """A layer size: an int or a token (``ACTIONS``, ``ONE``, ``STATES``/``OBSERVATIONS``, ``NUM_*``)."""
-    if isinstance(value, str):
-        key = value.upper().removeprefix("NUM_")
-        if key in model_sizes:
-            return model_sizes[key]
-        raise ValueError(f"Unknown size token {value!r}: expected an int or one of {', '.join(model_sizes)}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
-        raise ValueError(f"Layer sizes must be positive integers, got {value!r}")
-    return int(value)
-
-
-def _activation_names(activations: Any, count: int, name: str) -> list[str | None]:
-    if activations is None or isinstance(activations, str):
-        names = [activations] * count
-    elif isinstance(activations, Sequence):
-        names = list(activations)
-        if len(names) == 0:
-            names = [None] * count
-        elif len(names) == 1:
-            names = names * count
-        elif len(names) != count:
-            raise ValueError(f"Network {name!r}: {len(names)} activations for {count} layers (give 0, 1 or {count})")
-    else:
-        raise ValueError(f"Network {name!r}: activations must be a string or a list of strings, got {activations!r}")
-    result: list[str | None] = []
-    for activation in names:
-        if activation in (None, ""):
-            result.append(None)
-        elif not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
-            raise ValueError(f"Unknown activation {activation!r}: valid activations are {', '.join(ACTIVATIONS)}")
-        else:
-            result.append(activation.lower())
-    return result
-
-
-def _kwargs(raw: Any, positional: Sequence[str], mapping: Mapping[str, str], kind: str) -> dict[str, Any]:
-    if isinstance(raw, (list, tuple)):
-        if len(raw) > len(positional):
-            raise ValueError(f"'{kind}' layer list takes at most {len(positional)} values {list(positional)}")
-        return dict(zip(positional, raw))
-    if isinstance(raw, Mapping):
-        unknown = sorted(set(raw) - set(mapping) - {"in_features", "in_channels"})
-        if unknown:
-            raise ValueError(f"Unknown '{kind}' layer keys {unknown}: expected {sorted(set(mapping))}")
-        return {mapping.get(k, k): v for k, v in raw.items()}
-    raise ValueError(f"Invalid '{kind}' layer definition {raw!r}")
-
-
 def _check_given(kwargs: dict[str, Any], key: str, actual: int, sizes: Mapping[str, int]) -> None:
     if key in kwargs:
         given = kwargs.pop(key)
@@ -148,7 +104,7 @@ def _layer(layer: Any, shape: torch.Size, sizes: Mapping[str, int]) -> ModuleSpe
         kwargs = (
             {"out_features": raw}
             if isinstance(raw, (int, float, str))
-            else _kwargs(raw, ["out_features", "bias"], _LINEAR_KEYS, kind)
+            else layer_kwargs(raw, ["out_features", "bias"], LINEAR_KEYS, kind)
         )
         _check_given(kwargs, "in_features", shape[-1], sizes)
         if "out_features" not in kwargs:
@@ -158,7 +114,7 @@ def _layer(layer: Any, shape: torch.Size, sizes: Mapping[str, int]) -> ModuleSpe
     if kind == "conv2d":
         if len(shape) != 4:
             raise ValueError(f"'conv2d' needs (N, C, H, W) inputs, got a tensor of shape {tuple(shape)}")
-        kwargs = _kwargs(raw, ["out_channels", "kernel_size", "stride", "padding", "bias"], _CONV_KEYS, kind)
+        kwargs = layer_kwargs(raw, ["out_channels", "kernel_size", "stride", "padding", "bias"], _CONV_KEYS, kind)
         _check_given(kwargs, "in_channels", shape[1], sizes)
         if "out_channels" not in kwargs or "kernel_size" not in kwargs:
             raise ValueError(f"'conv2d' layer {raw!r} needs out_channels and kernel_size")
@@ -166,7 +122,9 @@ def _layer(layer: Any, shape: torch.Size, sizes: Mapping[str, int]) -> ModuleSpe
         kwargs = {k: v.lower() if isinstance(v, str) and k == "padding" else v for k, v in kwargs.items()}
         return ModuleSpec("Conv2d", (("in_channels", int(shape[1])), *kwargs.items()))
     if kind == "flatten":
-        kwargs = _kwargs(raw or {}, ["start_dim", "end_dim"], {"start_dim": "start_dim", "end_dim": "end_dim"}, kind)
+        kwargs = layer_kwargs(
+            raw or {}, ["start_dim", "end_dim"], {"start_dim": "start_dim", "end_dim": "end_dim"}, kind
+        )
         return ModuleSpec("Flatten", tuple(kwargs.items()))
     raise ValueError(f"Unknown layer type {kind!r}: expected linear, conv2d or flatten")
 
@@ -207,7 +165,9 @@ class NetworkPlan:
         """Run the containers of ``model`` on ``inputs``; return the last entry's output."""
         env = self._env(inputs)
         for container in self.containers:
-            env[container.name] = getattr(model, f"{container.name}_container")(container.input.evaluate(env))
+            env[container.name] = getattr(model, f"{container.name}_container")(
+                container.input.evaluate(env, TORCH_OPS)
+            )
         return env[self.output_name]
 
     def source_init(self) -> list[str]:
@@ -231,41 +191,8 @@ class NetworkPlan:
         if "states_actions" in used:
             lines.append('states_actions = torch.cat([inputs["states"].float(), taken_actions], dim=1)')
         for container in self.containers:
-            lines.append(f"{container.name} = self.{container.name}_container({container.input.source()})")
+            lines.append(f"{container.name} = self.{container.name}_container({container.input.source(TORCH_OPS)})")
         return lines
-
-
-def _space_sizes(observation_space: Any, action_space: Any) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
-    sizes: dict[str, int] = {"ONE": 1}
-    shapes: dict[str, tuple[int, ...]] = {}
-    if observation_space is not None:
-        sizes["STATES"] = sizes["OBSERVATIONS"] = compute_space_size(observation_space)
-        flat = compute_space_size(observation_space, occupied_size=True)
-        shapes["states_flat"] = (flat,)
-        image = isinstance(observation_space, gymnasium.spaces.Box) and len(observation_space.shape) > 1
-        shapes["states"] = tuple(observation_space.shape) if image else (flat,)
-    if action_space is not None:
-        sizes["ACTIONS"] = compute_space_size(action_space)
-        shapes["taken_actions"] = (compute_space_size(action_space, occupied_size=True),)
-    if "states" in shapes and "taken_actions" in shapes:
-        shapes["states_actions"] = (shapes["states_flat"][0] + shapes["taken_actions"][0],)
-    return sizes, shapes
-
-
-def token_units(token: str, observation_space: Any, action_space: Any) -> int:
-    """Size of an output token (``ACTIONS``: ``compute_space_size(action_space)``, ``ONE``: 1)."""
-    sizes, _ = _space_sizes(observation_space, action_space)
-    if token not in sizes:
-        raise ValueError(f"output uses {token} but action_space is None")
-    return sizes[token]
-
-
-def _check_name(name: Any, known: set[str]) -> str:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        raise ValueError(f"Network entry names must be Python identifiers, got {name!r}")
-    if name in _RESERVED or name in known:
-        raise ValueError(f"Network entry name {name!r} is reserved or already used")
-    return name
 
 
 def plan_network(
@@ -277,7 +204,7 @@ def plan_network(
     """Resolve ``network``; ``output_units`` appends an output ``Linear`` to the last entry."""
     if isinstance(network, Mapping) or not isinstance(network, Sequence) or not network:
         raise ValueError("network must be a non-empty list of {'name', 'input', 'layers', 'activations'} dicts")
-    sizes, shapes = _space_sizes(observation_space, action_space)
+    sizes, shapes = space_sizes(observation_space, action_space)
     containers: list[ContainerPlan] = []
     with torch.device("meta"):
         env = {k: torch.empty(2, *shape) for k, shape in shapes.items()}
@@ -285,15 +212,15 @@ def plan_network(
             unknown = sorted(set(entry) - {"name", "input", "layers", "activations"})
             if unknown:
                 raise ValueError(f"Unknown network entry keys {unknown}: expected name, input, layers, activations")
-            name = _check_name(entry.get("name"), {c.name for c in containers})
+            name = check_name(entry.get("name"), {c.name for c in containers}, _RESERVED)
             expr = parse_input(entry.get("input", "STATES"), {c.name for c in containers})
             missing = expr.names() - set(env)
             if missing:
                 raise ValueError(f"Network {name!r} uses {sorted(missing)} but the matching space is None")
-            x = expr.evaluate(env)
+            x = expr.evaluate(env, TORCH_OPS)
             layers = list(entry.get("layers", []))
             modules: list[ModuleSpec] = []
-            for layer, activation in zip(layers, _activation_names(entry.get("activations"), len(layers), name)):
+            for layer, activation in zip(layers, activation_names(entry.get("activations"), len(layers), name)):
                 spec = _layer(layer, x.shape, sizes)
                 modules.append(spec)
                 x = spec.build()(x)

@@ -22,8 +22,8 @@ from torch import nn
 
 from steprl.models.torch import Model
 from steprl.models.torch._distributions import check_reduction
-from steprl.utils.model_instantiators.torch.common import LEGACY_KEYS, check_extra, resolve_network
-from steprl.utils.model_instantiators.torch.expressions import OutputSpec, parse_output
+from steprl.utils.model_instantiators.common.legacy import LEGACY_KEYS, check_extra, resolve_network
+from steprl.utils.model_instantiators.torch.expressions import TORCH_OPS, OutputSpec, parse_output
 from steprl.utils.model_instantiators.torch.models import MIXINS, LogStd, log_std_source
 from steprl.utils.model_instantiators.torch.network import NetworkPlan, plan_network, token_units
 from steprl.utils.model_instantiators.torch.source import literal, mixin_init, render_class
@@ -112,7 +112,7 @@ class SharedModelBase(Model):
         features = self._features(inputs, index)
         if spec.units is not None:
             features = getattr(self, f"{spec.role}_layer")(features)
-        output = spec.output.apply(features)
+        output = spec.output.apply(features, TORCH_OPS)
         if spec.log_std is not None:
             return output, getattr(self, spec.log_std_name), {}
         return output, {}
@@ -235,7 +235,9 @@ def _render(structure: Sequence[str], plan: NetworkPlan, roles: Sequence[RoleSpe
                 "            features = self._trunk(inputs)",
             ]
         head = f"self.{spec.role}_layer(features)" if spec.units is not None else "features"
-        returned = spec.output.source(head) + (f", self.{spec.log_std_name}" if spec.log_std is not None else "")
+        returned = spec.output.source(head, TORCH_OPS) + (
+            f", self.{spec.log_std_name}" if spec.log_std is not None else ""
+        )
         compute.append(f"        return {returned}, {{}}")
     methods.append(compute + [f"    {unknown}"])
     return render_class("SharedModel", list(structure), init, methods)
