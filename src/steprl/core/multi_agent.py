@@ -112,6 +112,12 @@ class MultiAgentMixin:
         return nested
 
     def _flatten(self, path: str, data: Mapping[str, Any]) -> dict[Any, Any]:
+        names = [key for key in data if key != META_KEY]
+        if names and not set(names) & set(self.possible_agents):
+            raise CheckpointError(
+                f"'{path}' is not a multi-agent checkpoint of agents {self.possible_agents}: "
+                f"it holds {sorted(map(str, names))} (a single-agent checkpoint?)"
+            )
         flat: dict[Any, Any] = {}
         for uid, states in data.items():
             if uid == META_KEY:

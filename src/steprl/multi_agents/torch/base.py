@@ -35,9 +35,12 @@ class MultiAgent(MultiAgentMixin, Agent):
         agents = self._check_possible_agents(possible_agents)
         self.possible_agents = agents
         name = type(self).__name__
-        if not isinstance(models, Mapping) or any(not isinstance(m, Mapping) for m in models.values()):
+        if not isinstance(models, Mapping):
             raise TypeError(f"{name}: models must be a dict uid -> dict role -> Model, got {type(models).__name__}")
         per_uid_models = per_agent(models, agents, f"{name} models", keyed=True)
+        for uid, roles in per_uid_models.items():
+            if not isinstance(roles, Mapping):
+                raise TypeError(f"{name}: models['{uid}'] must be a dict role -> Model, got {type(roles).__name__}")
         if memories is not None and not isinstance(memories, Mapping):
             raise TypeError(
                 f"{name}: memories must be a dict uid -> memory (one memory per agent), got {type(memories).__name__}"
