@@ -9,44 +9,13 @@ import torch
 
 from steprl.agents.torch.a2c.losses import a2c_loss
 from steprl.agents.torch.on_policy import OnPolicyAgent
-from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.on_policy_defaults import A2C_DEFAULTS
 from steprl.resources.schedulers.torch import KLAdaptiveLR
 
 __all__ = ["A2C", "A2C_DEFAULT_CONFIG"]
 
-# fmt: off
-A2C_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
-    "rollouts": 16,                 # number of rollouts before updating
-    "mini_batches": 1,              # number of mini batches to use for updating
-
-    "discount_factor": 0.99,        # discount factor (gamma)
-    "lambda": 0.95,                 # TD(lambda) coefficient (lam) for computing returns and advantages
-
-    "learning_rate": 1e-3,                  # learning rate
-    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
-    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
-
-    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
-    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
-    "value_preprocessor": None,             # value preprocessor class (see steprl.resources.preprocessors)
-    "value_preprocessor_kwargs": {},        # value preprocessor's kwargs (e.g. {"size": 1})
-
-    "random_timesteps": 0,          # random exploration steps
-    "learning_starts": 0,           # learning starts after this many steps
-
-    "grad_norm_clip": 0.5,          # clipping coefficient for the norm of the gradients
-
-    "entropy_loss_scale": 0.0,      # entropy loss scaling factor
-
-    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
-    "time_limit_bootstrap": False,  # accepted for skrl compatibility: steprl always bootstraps truncated episodes
-
-    "mixed_precision": False,       # enable automatic mixed precision for higher performance
-
-    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-})
-# fmt: on
+A2C_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(A2C_DEFAULTS)
 
 
 class A2C(OnPolicyAgent):

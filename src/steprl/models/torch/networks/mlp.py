@@ -18,7 +18,7 @@ import gymnasium
 import torch
 from torch import nn
 
-from steprl.core.cfg import closest_key
+from steprl.core.networks import PPO_NETWORK_KEYS, check_network_keys, mlp_layout
 from steprl.models.torch import CategoricalMixin, DeterministicMixin, GaussianMixin, Model
 from steprl.models.torch.networks.encoding import encode_states
 
@@ -35,26 +35,13 @@ __all__ = [
     "mlp_layout",
 ]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
+ACTIVATIONS: dict[str, type[nn.Module]] = {  # one per steprl.core.networks.ACTIVATION_NAMES
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
     "elu": nn.ELU,
     "gelu": nn.GELU,
     "silu": nn.SiLU,
 }
-PPO_NETWORK_KEYS = ("hidden", "activation", "initial_log_std", "clip_actions")  # keys read by build_ppo_models
-
-
-def check_network_keys(network: Mapping[str, Any], valid: Sequence[str], what: str) -> None:
-    """Raise ``ValueError`` for keys of ``network`` outside ``valid`` (a typo would silently fall back to a default)."""
-    unknown = sorted(str(key) for key in network if key not in valid)
-    if unknown:
-        hint = closest_key(unknown[0], list(valid))
-        raise ValueError(
-            f"Unknown {what} network key(s) {', '.join(unknown)}"
-            + (f" (did you mean '{hint}'?)" if hint else "")
-            + f": expected {', '.join(valid)}"
-        )
 
 
 def build_mlp(inputs: int, hidden: Sequence[int], outputs: int, activation: str, head_gain: float) -> nn.Sequential:
@@ -142,17 +129,6 @@ class MLPQFunction(DeterministicMixin, Model):
 
     def compute(self, inputs: Mapping[str, Any], role: str = "") -> tuple[torch.Tensor, dict]:
         return self.net(torch.cat([encode_states(self, inputs["states"]), inputs["taken_actions"].float()], dim=-1)), {}
-
-
-def mlp_layout(network: Mapping[str, Any], hidden: Sequence[int] = (64, 64), activation: str = "tanh") -> tuple[list[int], str]:
-    """``(hidden sizes, activation name)`` of a preset's ``network`` table, with the given defaults."""
-    sizes = network.get("hidden", hidden)
-    if not isinstance(sizes, (list, tuple)) or not sizes or not all(isinstance(h, int) and h > 0 for h in sizes):
-        raise ValueError(f"network 'hidden' must be a non-empty list of positive layer sizes, got {sizes!r}")
-    name = str(network.get("activation", activation))
-    if name not in ACTIVATIONS:
-        raise ValueError(f"Unknown activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
-    return [int(h) for h in sizes], name
 
 
 def build_ppo_models(

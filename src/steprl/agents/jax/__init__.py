@@ -1,0 +1,5 @@
+"""JAX agents."""
+
+from steprl.agents.jax.base import Agent
+
+__all__ = ["Agent"]
