@@ -327,14 +327,15 @@ SURROGATE_CASE: Case = {
     "advantages": [1.0, 4.0],
     "expected": 2.0,
 }
-# KL(N(m1, s1) ‖ N(m2, s2)) = log(s2/s1) + (s1² + (m1 - m2)²)/(2 s2²) - 1/2, summed over the last axis:
-# row 0: 0.5 + 0; row 1: 0 + (log 2 + 5/8 - 1/2); mean over the rows
+# KL(N(m1, s1) ‖ N(m2, s2)) = log(s2/s1) + (s1² + (m1 - m2)²)/(2 s2²) - 1/2, summed over the last axis (2
+# dimensions), then averaged over the 3 rows: row 0: 0.5 + 0; row 1: 0 + (log 2 + 5/8 - 1/2);
+# row 2: (log(1/2) + 4/2 - 1/2) + 0.5 = 2 - log 2. Mean (0.5 + log 2 + 0.125 + 2 - log 2) / 3 = 0.875
 NORMAL_KL_CASE: Case = {
-    "old_loc": [[0.0, 0.0], [1.0, 0.0]],
-    "old_scale": [[1.0, 1.0], [1.0, 1.0]],
-    "new_loc": [[1.0, 0.0], [1.0, 2.0]],
-    "new_scale": [[1.0, 1.0], [1.0, 2.0]],
-    "expected": (0.5 + math.log(2.0) + 0.125) / 2,
+    "old_loc": [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]],
+    "old_scale": [[1.0, 1.0], [1.0, 1.0], [2.0, 1.0]],
+    "new_loc": [[1.0, 0.0], [1.0, 2.0], [0.0, 0.0]],
+    "new_scale": [[1.0, 1.0], [1.0, 2.0], [1.0, 1.0]],
+    "expected": 0.875,
 }
 # KL(p ‖ q) = Σ p log(p/q): row 0 0.5·log 2 + 0.5·log(2/3), row 1 0
 CATEGORICAL_KL_CASE: Case = {

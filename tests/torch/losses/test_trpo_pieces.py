@@ -49,7 +49,12 @@ def test_mean_kl_of_a_diagonal_normal_sums_the_dimensions() -> None:
     independent = mean_kl(Independent(old, 1), Independent(new, 1))
     assert independent.item() == pytest.approx(case["expected"], rel=1e-12)
     one_dim = mean_kl(Normal(t["old_loc"][:, 0], 1.0), Normal(t["new_loc"][:, 0], 1.0))  # (B,): no summing
-    assert one_dim.item() == pytest.approx(0.25, rel=1e-12)
+    assert one_dim.item() == pytest.approx(0.5 / 3, rel=1e-12)
+    # a (1, B, D) batch (sequences): still the mean over the (1, B) rows of the sums over D
+    batched = mean_kl(
+        Normal(t["old_loc"][None], t["old_scale"][None]), Normal(t["new_loc"][None], t["new_scale"][None])
+    )
+    assert batched.item() == pytest.approx(case["expected"], rel=1e-12)
 
 
 def test_mean_kl_of_a_categorical() -> None:
