@@ -138,7 +138,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "jax"], "--backend jax is not available yet"),
+        (["--backend", "jax", "--agent", "dqn"], "--agent dqn is not available with --backend jax"),
         (["--backend", "tf"], "invalid choice: 'tf'"),
         (["--agent", "sacc"], "invalid choice: 'sacc'"),
         (["--timesteps", "0"], "--timesteps must be >= 1"),

@@ -17,7 +17,7 @@ from typing import Any
 
 import gymnasium
 
-from steprl.cli.registry import AGENTS, describe_space
+from steprl.cli.registry import AGENTS, agents_for, describe_space
 
 __all__ = [
     "CLIError",
@@ -43,6 +43,9 @@ _PIP_NAMES = {
     "tensorboard": '"steprl[tensorboard]"',
     "matplotlib": '"steprl[plot]"',
     "torch": '"steprl[torch]"',
+    "jax": '"steprl[jax]"',
+    "flax": '"steprl[jax]"',
+    "optax": '"steprl[jax]"',
 }
 
 
@@ -58,8 +61,11 @@ def exception_message(exc: BaseException) -> str:
 
 def check_args(args: argparse.Namespace) -> None:
     """Numbers, the backend and the directories of ``steprl train`` (``None``: not given)."""
-    if args.backend is not None and args.backend != "torch":
-        raise CLIError(f"--backend {args.backend} is not available yet: only 'torch' is implemented")
+    if args.backend is not None and args.agent is not None and args.agent not in agents_for(args.backend):
+        available = ", ".join(agents_for(args.backend))
+        raise CLIError(
+            f"--agent {args.agent} is not available with --backend {args.backend}: choose one of {available}"
+        )
     for name in ("timesteps", "num_envs", "eval_episodes", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -76,10 +82,14 @@ def check_args(args: argparse.Namespace) -> None:
         raise CLIError("--resume RUN_DIR continues the run in RUN_DIR: do not give another --run-dir with it")
 
 
-def check_dependencies() -> None:
-    """PyTorch (the only backend), TensorBoard (the run's events) and matplotlib (``learning_curve.png``)."""
+def check_dependencies(backend: str = "torch") -> None:
+    """The backend's packages (PyTorch; or JAX, Flax and Optax), TensorBoard (the run's events) and matplotlib
+    (``learning_curve.png``)."""
+    needed = [("torch", "the steprl command trains PyTorch agents")]
+    if backend == "jax":
+        needed = [(module, "--backend jax trains JAX agents") for module in ("jax", "flax", "optax")]
     for module, why in (
-        ("torch", "the steprl command trains PyTorch agents"),
+        *needed,
         ("tensorboard", "the steprl command writes TensorBoard events to the run directory"),
         ("matplotlib", "the steprl command draws learning_curve.png"),
     ):
@@ -122,8 +132,10 @@ def resolve_env_id(env_id: str) -> str:
         )
     close = difflib.get_close_matches(name, list(gymnasium.registry), n=3, cutoff=0.6)
     hint = (
-        f"; did you mean {', '.join(close[:-1])} or {close[-1]}?" if len(close) > 1 else f"; did you mean {close[0]}?"
-    ) if close else " (gymnasium.pprint_registry() lists the registered ids)"
+        (f"; did you mean {', '.join(close[:-1])} or {close[-1]}?" if len(close) > 1 else f"; did you mean {close[0]}?")
+        if close
+        else " (gymnasium.pprint_registry() lists the registered ids)"
+    )
     raise CLIError(f"unknown environment '{env_id}': gymnasium has no environment with this id{hint}")
 
 
@@ -139,7 +151,9 @@ def guard_env(action: Callable[[], Any], env_id: str) -> Any:
         if name is None:
             raise CLIError(f"cannot create environment {env_id}: {exception_message(exc)}") from exc
         install = f"pip install {_PIP_NAMES[name]}" if name in _PIP_NAMES else "install the package that provides it"
-        raise CLIError(f"environment {env_id} needs the Python module '{name}', which is not installed: {install}") from exc
+        raise CLIError(
+            f"environment {env_id} needs the Python module '{name}', which is not installed: {install}"
+        ) from exc
     except (gymnasium.error.Error, TypeError, ValueError, KeyError, OSError) as exc:  # e.g. a bad env_kwargs key
         raise CLIError(f"cannot create environment {env_id}: {exception_message(exc)}") from exc
 
@@ -155,7 +169,9 @@ def agent_alternatives(env_id: str, observation_space: Any, action_space: Any, t
     return "no steprl agent fits it (the command builds models for Discrete and Box action spaces)"
 
 
-def check_agent_fits(agent: str, env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str) -> None:
+def check_agent_fits(
+    agent: str, env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str
+) -> None:
     """``agent``'s model builder accepts the environment's spaces; else name the agents that would do."""
     entry = AGENTS[agent]
     if entry.fits(observation_space, action_space):

@@ -277,16 +277,22 @@ def load_preset(env_id: str, agent: str) -> Preset:
     return parse_preset(data, env_id, agent, source, is_default)
 
 
-def _import(path: str) -> Any:
+def _import(path: str, backend: str = "torch") -> Any:
+    """The class at ``path`` (a torch path; for ``backend="jax"`` steprl's JAX class of the same name)."""
+    if backend == "jax":
+        if not path.startswith("steprl."):
+            raise ValueError(f"{path.replace(':', '.')} is a PyTorch class: it is not available with --backend jax")
+        path = path.replace(".torch:", ".jax:")
     return import_path(path)
 
 
-def resolve_agent_cfg(preset: Preset, observation_space: Any) -> dict[str, Any]:
-    """The preset's agent cfg with class names replaced by classes and preprocessor sizes filled in."""
+def resolve_agent_cfg(preset: Preset, observation_space: Any, backend: str = "torch") -> dict[str, Any]:
+    """The preset's agent cfg with class names replaced by the ``backend``'s classes and preprocessor sizes filled
+    in."""
     cfg = {key: (dict(value) if isinstance(value, dict) else value) for key, value in preset.agent_cfg.items()}
     for key, names in CLASS_NAMES.items():
         if cfg.get(key) is not None:
-            cfg[key] = _import(names[cfg[key]])
+            cfg[key] = _import(names[cfg[key]], backend)
     if cfg.get("state_preprocessor") is not None:
         cfg["state_preprocessor_kwargs"] = {"size": observation_space, **cfg.get("state_preprocessor_kwargs", {})}
     if cfg.get("value_preprocessor") is not None:
@@ -297,5 +303,5 @@ def resolve_agent_cfg(preset: Preset, observation_space: Any) -> dict[str, Any]:
             table = table.get(parent) if isinstance(table, dict) else None
         if isinstance(table, dict) and isinstance(table.get(key), dict):
             kwargs = dict(table[key])
-            table[key] = _import(NOISE_NAMES[kwargs.pop("class")])(**kwargs)
+            table[key] = _import(NOISE_NAMES[kwargs.pop("class")], backend)(**kwargs)
     return cfg

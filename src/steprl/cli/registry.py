@@ -16,7 +16,16 @@ from typing import Any, Literal
 import gymnasium
 import numpy as np
 
-__all__ = ["AGENTS", "AgentEntry", "describe_space", "fitting_agents", "import_path"]
+__all__ = [
+    "AGENTS",
+    "BACKEND_AGENTS",
+    "JAX_AGENTS",
+    "AgentEntry",
+    "agents_for",
+    "describe_space",
+    "fitting_agents",
+    "import_path",
+]
 
 MemoryKind = Literal["rollout", "replay", "none"]
 ActionKind = Literal["Discrete", "Box"]
@@ -100,9 +109,7 @@ def fitting_agents(observation_space: Any, action_space: Any) -> list[str]:
     return [name for name, entry in AGENTS.items() if entry.fits(observation_space, action_space)]
 
 
-_TORCH = "steprl.agents.torch"
-_NETS = "steprl.models.torch.networks"
-# model builder -> the tuple of network keys it reads (both in steprl.models.torch.networks)
+# model builder -> the tuple of network keys it reads (both in steprl.models.<backend>.networks)
 _NETWORK_KEYS = {
     "mlp:build_ppo_models": "mlp:PPO_NETWORK_KEYS",
     "onpolicy:build_rpo_models": "onpolicy:RPO_NETWORK_KEYS",
@@ -119,15 +126,21 @@ _BOX: tuple[ActionKind, ...] = ("Box",)
 
 
 def _entry(
-    module: str, cls: str, builder: str, memory: MemoryKind, actions: tuple[ActionKind, ...], **kw: bool
+    module: str,
+    cls: str,
+    builder: str,
+    memory: MemoryKind,
+    actions: tuple[ActionKind, ...],
+    backend: str = "torch",
+    **kw: bool,
 ) -> AgentEntry:
-    package = f"{_TORCH}.{module}"
+    package, nets = f"steprl.agents.{backend}.{module}", f"steprl.models.{backend}.networks"
     return AgentEntry(
         agent=f"{package}:{cls}",
         config=f"{package}:{cls}_DEFAULT_CONFIG",
-        models=f"{_NETS}.{builder}",
+        models=f"{nets}.{builder}",
         memory=memory,
-        network_keys=f"{_NETS}.{_NETWORK_KEYS[builder]}",
+        network_keys=f"{nets}.{_NETWORK_KEYS[builder]}",
         actions=actions,
         **kw,
     )
@@ -149,3 +162,16 @@ AGENTS: dict[str, AgentEntry] = {
     "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, bounded_actions=True),
     "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, bounded_actions=True),
 }
+
+# the JAX backend trains the on-policy agents (same presets, same network tables)
+JAX_AGENTS: dict[str, AgentEntry] = {
+    "ppo": _entry("ppo", "PPO", "mlp:build_ppo_models", "rollout", _ANY, backend="jax"),
+    "a2c": _entry("a2c", "A2C", "mlp:build_ppo_models", "rollout", _ANY, backend="jax"),
+    "rpo": _entry("rpo", "RPO", "onpolicy:build_rpo_models", "rollout", _BOX, backend="jax"),
+}
+BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {"torch": AGENTS, "jax": JAX_AGENTS}
+
+
+def agents_for(backend: str) -> dict[str, AgentEntry]:
+    """The agents the command trains on ``backend`` (``"torch"`` or ``"jax"``)."""
+    return BACKEND_AGENTS[backend]

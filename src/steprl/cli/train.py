@@ -43,7 +43,7 @@ from steprl.cli.checks import (
 )
 from steprl.cli.command import DEFAULT_AGENT, DEFAULT_ENV, DEFAULT_SEED
 from steprl.cli.presets import Preset, PresetError, available_agents, load_preset, preset_source, resolve_agent_cfg
-from steprl.cli.registry import AGENTS
+from steprl.cli.registry import AGENTS, agents_for, import_path
 from steprl.cli.rundir import (
     LOCK_FILE,
     PROGRESS_FILE,
@@ -192,15 +192,15 @@ def save_models(agent: Any, path: str) -> None:
             agent.checkpoint_modules["memory"] = memory
 
 
-def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int) -> Any:
-    """The preset's agent with its models and memory, writing ~100 TensorBoard points to ``run_dir``; built in
-    strict configuration mode, so an unknown configuration key is an error. The command writes the checkpoints
-    itself (the agent's ``checkpoint_interval`` is 0); replay agents store their memory in them."""
-    from steprl.memories.torch import RandomMemory
+def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int, backend: str = "torch") -> Any:
+    """The preset's agent on ``backend`` with its models and memory, writing ~100 TensorBoard points to ``run_dir``;
+    built in strict configuration mode, so an unknown configuration key is an error. The command writes the
+    checkpoints itself (the agent's ``checkpoint_interval`` is 0); replay agents store their memory in them."""
+    RandomMemory = import_path(f"steprl.memories.{backend}:RandomMemory")  # noqa: N806 - a class
 
-    entry = AGENTS[preset.agent]
+    entry = agents_for(backend)[preset.agent]
     with strict_config():
-        cfg = resolve_agent_cfg(preset, env.observation_space)
+        cfg = resolve_agent_cfg(preset, env.observation_space, backend)
         cfg["experiment"] = {
             "directory": os.path.dirname(run_dir),
             "experiment_name": os.path.basename(run_dir),
@@ -302,7 +302,7 @@ def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
     """Check every input, lock the run directory, then create the environments and build the agent and trainers
     (and load the checkpoint of a resumed run)."""
     check_args(args)
-    check_dependencies()
+    check_dependencies(args.backend or "torch")
     begin = _resume_run(args, lock) if args.resume is not None else _new_run(args, lock)
     try:
         return _build(args, begin)
@@ -410,17 +410,31 @@ def _resume_seed(seed: int, start: int) -> int:
     return int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
 
 
+def set_threads(backend: str, threads: int) -> None:
+    """Use ``threads`` CPU threads: ``torch.set_num_threads``, or XLA's CPU flags for JAX (one thread: no Eigen
+    thread pool). XLA reads its flags when JAX starts, so a JAX already started in this process keeps its own."""
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return
+    if threads == 1 and "jax" not in sys.modules:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+
+
 def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
     """Create the environments, build the agent and its trainers; load the checkpoint of a resumed run."""
     import gymnasium
-    import torch
 
     from steprl.core.checkpoint import CheckpointError
-    from steprl.envs.wrappers.torch import wrap_env
-    from steprl.trainers.torch import ManualTrainer
     from steprl.utils import set_seed
 
     spec, preset, run_dir, start = begin.spec, begin.preset, begin.run_dir, begin.start
+    backend = spec.backend
+    set_threads(backend, args.threads)  # before JAX starts: XLA reads its thread flags once
+    wrap_env = import_path(f"steprl.envs.wrappers.{backend}:wrap_env")
+    ManualTrainer = import_path(f"steprl.trainers.{backend}:ManualTrainer")  # noqa: N806 - a class
     envs: list[Any] = [begin.probe]
     agent = None
     try:
@@ -428,7 +442,9 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         vector_steps = spec.timesteps // num_envs
         if vector_steps < 1:
             raise CLIError(f"--timesteps ({spec.timesteps}) must be >= --num-envs ({num_envs}): nothing to run")
-        if args.device is not None:
+        if args.device is not None and backend == "jax":
+            config.jax.device = args.device  # the wrappers and memories place arrays on it
+        elif args.device is not None:
             config.torch.device = check_device(args.device)  # the wrappers place tensors on it
         probe = begin.probe
         episode_steps = probe.spec.max_episode_steps if probe.spec is not None else None
@@ -449,7 +465,6 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         guard_env(lambda: env.reset(seed=seed), spec.env_id)  # rendering needs its packages from here on
         guard_env(lambda: eval_env.reset(seed=spec.seed + 1000), spec.env_id)
 
-        torch.set_num_threads(args.threads)
         set_seed(spec.seed)
         trainer_cfg = {
             "timesteps": vector_steps,
@@ -459,11 +474,10 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
             "episode_history": max(1000, HARVEST_EVERY * num_envs),  # what _TrainingEpisodes needs
         }
         try:
-            agent = _make_agent(preset, env, run_dir, vector_steps)
-            if start and agent.write_interval > 0:  # hide the events a killed run wrote after its checkpoint
-                from torch.utils.tensorboard import SummaryWriter
-
-                agent.writer = SummaryWriter(log_dir=agent.experiment_dir, purge_step=start + 1)
+            agent = _make_agent(preset, env, run_dir, vector_steps, backend)
+            if start and agent.writer is not None:  # hide the events a killed run wrote after its checkpoint
+                agent.writer.close()
+                agent.writer = type(agent.writer)(log_dir=agent.experiment_dir, purge_step=start + 1)
             with strict_config():
                 trainer = ManualTrainer(env=env, agents=agent, cfg=trainer_cfg)
                 evaluator = ManualTrainer(

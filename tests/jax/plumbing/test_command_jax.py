@@ -1,0 +1,55 @@
+"""``steprl train --backend jax``: the same presets, run directory and checkpoints as torch, with JAX agents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers.command import train_with_command
+
+from steprl.cli import main
+from steprl.cli.presets import load_preset, resolve_agent_cfg
+from steprl.cli.registry import AGENTS, JAX_AGENTS, agents_for
+
+
+def test_registry_names_the_jax_agents_and_builders() -> None:
+    assert agents_for("jax") is JAX_AGENTS and agents_for("torch") is AGENTS
+    assert list(JAX_AGENTS) == ["ppo", "a2c", "rpo"]
+    for name, entry in JAX_AGENTS.items():
+        assert entry.agent.startswith("steprl.agents.jax.") and entry.models.startswith("steprl.models.jax.networks.")
+        assert entry.memory == AGENTS[name].memory and entry.actions == AGENTS[name].actions
+
+
+def test_preset_classes_resolve_to_the_jax_ones() -> None:
+    import gymnasium
+
+    from steprl.resources.schedulers.jax import KLAdaptiveLR
+
+    preset = load_preset("CartPole-v1", "ppo")
+    cfg = resolve_agent_cfg(preset, gymnasium.spaces.Box(-1, 1, (4,)), backend="jax")
+    assert cfg["learning_rate_scheduler"] is KLAdaptiveLR
+
+
+def test_agents_missing_on_jax_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(
+        ["train", "--backend", "jax", "--agent", "sac", "--env", "Pendulum-v1", "--run-dir", str(tmp_path / "r")]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert (
+        err[-1] == "steprl train: error: --agent sac is not available with --backend jax: choose one of ppo, a2c, rpo"
+    )
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_jax_ppo_run_writes_the_run_directory_and_resumes(tmp_path: Path) -> None:
+    summary = train_with_command(tmp_path, "--backend", "jax", "--env", "CartPole-v1", "--timesteps", "1024")
+    assert summary["backend"] == "jax" and summary["timesteps"] == 1024
+    run_dir = tmp_path / "run"
+    assert json.loads((run_dir / "run.json").read_text())["backend"] == "jax"
+    assert (run_dir / "checkpoints" / "final_agent.pt").is_file() and (run_dir / "learning_curve.png").is_file()
+    assert main(["train", "--resume", str(run_dir), "--timesteps", "2048", "--no-progress"]) == 0
+    resumed = json.loads((run_dir / "summary.json").read_text())
+    assert resumed["resumed_from"] == [1024] and resumed["timesteps"] == 2048
