@@ -50,7 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
     train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
     train.add_argument(
-        "--seed", type=int, default=None, help=f"random seed; the evaluation environment uses seed + 1000 (default: {DEFAULT_SEED})"
+        "--seed",
+        type=int,
+        default=None,
+        help=f"random seed; the evaluation environment uses seed + 1000 (default: {DEFAULT_SEED})",
     )
     train.add_argument(
         "--eval-every",
@@ -79,9 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--no-progress", action="store_true", help="disable the progress bar (it is off when stdout is not a TTY)"
     )
-    train.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     train.add_argument(
-        "--device", default=None, help="torch device of the models and tensors, e.g. cpu or cuda:0 (default: cuda if available)"
+        "--threads", type=int, default=1, help="CPU threads (torch.set_num_threads; JAX: 1 runs XLA on one thread)"
+    )
+    train.add_argument(
+        "--device",
+        default=None,
+        help="device of the models and arrays, e.g. cpu or cuda:0 (default: cuda if available)",
     )
     return parser
 
