@@ -5,27 +5,52 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+import gymnasium
 import numpy as np
 import pytest
 import torch
 
-from steprl import config
+from steprl import config, logger
 
 # the suite runs strict: an unknown configuration key anywhere in a test is an error, not a warning
 config.strict = True
 
 
+def _seeded_np_random(seed: int | None = None) -> tuple[np.random.Generator, int]:
+    """``gymnasium.utils.seeding.np_random`` without OS entropy: an environment or space reset without a seed takes
+    its seed from NumPy's global generator, which every test seeds (here, or with ``steprl.utils.set_seed``)."""
+    if seed is None:
+        seed = int(np.random.randint(2**31 - 1))
+    return _np_random(seed)
+
+
+_np_random = gymnasium.utils.seeding.np_random
+
+
+@pytest.fixture(autouse=True)
+def _no_os_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environments and spaces reset without a seed are seeded from the test's seeded NumPy generator."""
+    monkeypatch.setattr(gymnasium.utils.seeding, "np_random", _seeded_np_random)
+
+
 @pytest.fixture(autouse=True)
 def _deterministic() -> Iterator[None]:
-    """Same seeds, one thread, and the CPU as default device (tests marked ``cuda`` opt into the GPU)."""
+    """Same seeds, one thread, and the CPU as default device (tests marked ``cuda`` opt into the GPU); the global
+    settings a test may change (strict mode, default dtype, the logger) are restored, so no test depends on order."""
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    previous = config.torch.device
+    previous = config.torch.device, config._strict, torch.get_default_dtype()
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
     config.torch.device = "cpu"
     yield
-    config.torch.device = previous
+    config.torch.device, config._strict = previous[:2]
+    torch.set_default_dtype(previous[2])
+    torch.set_num_threads(1)
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Any
 
 import gymnasium
 import pytest
+import torch
+from helpers.presets import learning_steps, parameters, small_budget
 
 from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
 from steprl.cli.presets import (
@@ -77,7 +79,8 @@ PRESET_TABLES = [(env, agent) for env in available_envs() for agent in available
 
 @pytest.mark.parametrize(("env_id", "agent"), PRESET_TABLES, ids=[f"{e}-{a}" for e, a in PRESET_TABLES])
 def test_every_preset_table_builds_its_agent_and_trains(env_id: str, agent: str, tmp_path: Any) -> None:
-    """Each ``[<agent>]`` table of each preset file: valid keys, its agent and models build, a few steps train."""
+    """Each ``[<agent>]`` table of each preset file: valid keys, its agent and models build, and (on a small budget)
+    the agent updates (its parameters change) and evaluation leaves them alone."""
     from steprl.cli.registry import AGENTS
     from steprl.cli.train import _make_agent
     from steprl.envs.wrappers.torch import wrap_env
@@ -86,13 +89,22 @@ def test_every_preset_table_builds_its_agent_and_trains(env_id: str, agent: str,
     preset = load_preset(env_id, agent)
     assert not preset.is_default and preset.timesteps >= preset.num_envs >= 1 and preset.eval_every >= 1
     assert set(preset.agent_cfg) <= set(AGENTS[agent].default_config())
+    preset = small_budget(preset)
     env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync", **preset.env_kwargs), verbose=False)
+    env.reset(seed=0)
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
     assert isinstance(built, AGENTS[agent].agent_class())
+    if AGENTS[agent].memory == "none":  # a table of zeros stays zero on unrewarded steps: start it elsewhere
+        built.policy.table().uniform_()
     trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})
-    for t in range(5):
+    start = parameters(built)
+    for t in range(learning_steps(preset)):
         trainer.train(timestep=t)
+    trained = parameters(built)
+    assert not all(torch.equal(a, b) for a, b in zip(start, trained)), f"{agent} on {env_id} never updated"
+    assert built.training_steps == learning_steps(preset)
     trainer.eval(timestep=0)
+    assert all(torch.equal(a, b) for a, b in zip(trained, parameters(built))), "evaluation must not learn"
     env.close()
 
 

@@ -305,7 +305,7 @@ def test_sequential_trainer_runs_timesteps(backend):
 def test_run_episodes_balances_sub_envs(backend):
     env = Backend(backend).wrap_env(counting_vec(3))
     trainer = trainers(backend).ManualTrainer(env=env, agents=RecordingAgent(), cfg={"timesteps": 100, **QUIET})
-    returns = trainer.run_episodes(6)
+    returns = trainer.run_episodes(6, max_steps=50)
     # eval uses mean action 0 -> reward 1 per step; episode lengths 3, 4, 5: two episodes of each
     assert sorted(returns) == [3.0, 3.0, 4.0, 4.0, 5.0, 5.0]
 
@@ -327,8 +327,8 @@ def test_separate_eval_trainer_does_not_disturb_training():
     train = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 100, **QUIET})
     evaluate = ManualTrainer(env=make(), agents=agent, cfg={"timesteps": 100, **QUIET})
     train.train()
-    evaluate.run_episodes(3)
-    evaluate.run_episodes(3)
+    evaluate.run_episodes(3, max_steps=50)
+    evaluate.run_episodes(3, max_steps=50)
     assert agent.interrupts == 0 and agent.training is False
     train.train()
     assert agent.training is True and agent.transitions[-1]["training"] is True

@@ -242,7 +242,7 @@ def test_manual_and_sequential_trainers_smoke() -> None:
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 64, **QUIET})
     for t in range(64):
         trainer.train(timestep=t)
-    assert len(trainer.run_episodes(2)) == 2
+    assert len(trainer.run_episodes(2, max_steps=1000)) == 2
     env, agent = _env_agent(num_envs=2, rollouts=16)
     SequentialTrainer(env=env, agents=agent, cfg={"timesteps": 64, **QUIET}).train()
     assert agent.carry is not None

@@ -342,5 +342,5 @@ def test_manual_and_sequential_trainers(cls):
     trainer.train()
     trainer.eval()
     assert agent.training_steps == 50 and len(agent.memory) == 50
-    returns = trainer.run_episodes(2)
+    returns = trainer.run_episodes(2, max_steps=1000)
     assert len(returns) == 2 and all(np.isfinite(returns))

@@ -271,7 +271,7 @@ def test_manual_trainer_learns_the_chain(cls: Any, shared: bool) -> None:
         trainer.train(timestep=t)
     greedy = agent.q_table.argmax(-1)[:, :4]
     assert (greedy == 1).all()  # always move right
-    returns = trainer.run_episodes(4)
+    returns = trainer.run_episodes(4, max_steps=1000)
     assert returns == [1.0] * 4
 
 
