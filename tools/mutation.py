@@ -115,7 +115,7 @@ GROUPS: dict[str, Group] = {
                 ),
             ),
         ),
-        ("tests/torch/test_wrappers.py",),
+        ("tests/torch/losses/test_episode_boundaries.py", "tests/torch/test_wrappers.py"),
     ),
     "memory_sampler": Group(
         (
@@ -126,7 +126,7 @@ GROUPS: dict[str, Group] = {
                 ("MemoryCore.__len__", "MemoryCore.sample_by_index", "MemoryCore.sample_all"),
             ),
         ),
-        ("tests/torch/test_memories.py",),
+        ("tests/torch/losses/test_memory_sampling.py", "tests/torch/test_memories.py"),
     ),
 }
 
