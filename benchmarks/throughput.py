@@ -131,7 +131,7 @@ def measure_ppo(env: Any, agent: Any, steps: int, ready: Callable[[], None] = la
     for t in range(vector_steps):
         trainer.train(timestep=t)
     elapsed = time.perf_counter() - start
-    compile_s = acts[0] - float(np.median(acts)) + (updates[0] - float(np.median(updates)) if updates else 0.0)
+    compile_s = max(0.0, acts[0] - float(np.median(acts)) + (updates[0] - float(np.median(updates)) if updates else 0.0))
     returns = trainer.episode_returns("train")[-20:]
     env.close()
     update_ms = 1000 * float(np.median(updates)) if updates else float("nan")

@@ -69,6 +69,11 @@ class MemoryCore:
         """Store ``value`` at ``self.tensors[name][index]``."""
         raise NotImplementedError
 
+    def _write_all(self, index: Any, values: dict[str, Any]) -> None:
+        """Store every array of ``values`` at ``[index]`` of its storage (a backend may do it in one call)."""
+        for name, value in values.items():
+            self._write(name, index, value)
+
     def _index(self, indexes: Any) -> Any:
         """Row indexes (a NumPy array or the backend's) as the backend's integer index array."""
         raise NotImplementedError
@@ -187,9 +192,7 @@ class MemoryCore:
         reference = tensors["states"] if "states" in tensors else next(iter(tensors.values()))
         shape = reference.shape
         if len(shape) > 1 and shape[0] == self.num_envs:
-            row = self.memory_index
-            for name, value in tensors.items():
-                self._write(name, row, value)
+            self._write_all(self.memory_index, tensors)
             self.memory_index += 1
         elif len(shape) > 1 and shape[0] < self.num_envs:
             start, stop = self.env_index, self.env_index + shape[0]
@@ -198,16 +201,12 @@ class MemoryCore:
                     f"Cannot write {shape[0]} environment rows at env_index {self.env_index}: "
                     f"only {self.num_envs - self.env_index} of num_envs={self.num_envs} slots are left in this step"
                 )
-            row = self.memory_index
-            for name, value in tensors.items():
-                self._write(name, (row, slice(start, stop)), value)
+            self._write_all((self.memory_index, slice(start, stop)), tensors)
             self.env_index = stop
         elif len(shape) > 1 and self.num_envs == 1:
             self._add_time_rows(tensors, shape[0])
         elif len(shape) == 1:
-            row, env = self.memory_index, self.env_index
-            for name, value in tensors.items():
-                self._write(name, (row, env), value)
+            self._write_all((self.memory_index, self.env_index), tensors)
             self.env_index += 1
         else:
             raise ValueError(
@@ -226,10 +225,9 @@ class MemoryCore:
         start = (self.memory_index + skip) % self.memory_size
         first = min(n - skip, self.memory_size - start)
         rest = n - skip - first
-        for name, value in tensors.items():
-            self._write(name, (slice(start, start + first), 0), value[skip : skip + first])
-            if rest:
-                self._write(name, (slice(0, rest), 0), value[skip + first :])
+        self._write_all((slice(start, start + first), 0), {k: v[skip : skip + first] for k, v in tensors.items()})
+        if rest:
+            self._write_all((slice(0, rest), 0), {k: v[skip + first :] for k, v in tensors.items()})
         end = self.memory_index + n
         self.memory_index = end % self.memory_size
         if end >= self.memory_size:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from typing import Any
 
@@ -19,12 +20,33 @@ __all__ = ["Memory", "Batches"]
 _EXPORT_FORMATS = {"np": "npz", "npz": "npz", "pt": "npz"}  # "pt" (skrl's default name) is written as .npz here
 
 
-@jax.jit
-def _set_rows(array: jax.Array, start: jax.Array, value: jax.Array) -> jax.Array:
-    """``array`` with ``value`` written at ``[start, ...]`` along the leading axes (one fused update)."""
-    return jax.lax.dynamic_update_slice(
-        array, value.astype(array.dtype), (*start, *([0] * (array.ndim - start.shape[0])))
+@functools.partial(jax.jit, donate_argnums=0)
+def _write_block(arrays: tuple[jax.Array, ...], row: Any, col: Any, values: tuple[Any, ...]) -> tuple[jax.Array, ...]:
+    """``arrays`` with each value (``(rows, cols, ...)``) written at ``[row, col]``: one dispatch per step, in place
+    (the storage is donated)."""
+    return tuple(
+        jax.lax.dynamic_update_slice(a, jnp.asarray(v, a.dtype), (row, col, *([0] * (a.ndim - 2))))
+        for a, v in zip(arrays, values)
     )
+
+
+class _FlatViews(dict):
+    """``tensors_view`` of the JAX storage: each flat view is made when first asked for after a write."""
+
+    def __init__(self, tensors: dict[str, Any]) -> None:
+        super().__init__()
+        self._tensors = tensors
+
+    def __missing__(self, name: str) -> Any:
+        array = self._tensors[name]
+        view = self[name] = array.reshape(-1, *array.shape[2:])
+        return view
+
+
+def _block(value: Any, shape: tuple[int, int], target: Any) -> Any:
+    """``value`` shaped ``(rows, cols, *item)`` for a write into ``target`` (reshaped only when needed)."""
+    full = (*shape, *target.shape[2:])
+    return value if tuple(value.shape) == full else value.reshape(full)
 
 
 class Memory(MemoryCore):
@@ -49,6 +71,8 @@ class Memory(MemoryCore):
             raise ValueError(f"Unsupported export_format {export_format!r}: expected 'np' (alias 'npz', 'pt')")
         self.device = config.jax.device if device is None else config.jax.parse_device(device)
         self._jax = config.jax.backend == "jax"
+        if self._jax:
+            self.tensors_view = _FlatViews(self.tensors)
 
     # ------------------------------------------------------------------ backend hooks
     def _allocate(self, shape: tuple[int, ...], dtype: Any) -> Any:
@@ -59,19 +83,35 @@ class Memory(MemoryCore):
     def _flat_view(self, array: Any) -> Any:
         return array.reshape(-1, *array.shape[2:])
 
-    def _write(self, name: str, index: Any, value: Any) -> None:
-        target = self.tensors[name]
+    def _bind(self, name: str, tensor: Any, keep_dimensions: bool) -> None:
         if not self._jax:
-            target[index] = np.asarray(value).reshape(target[index].shape)
+            return super()._bind(name, tensor, keep_dimensions)
+        setattr(self, f"_tensor_{name}", tensor)
+        self.tensors[name] = tensor
+        self.tensors_view.pop(name, None)  # made again when asked for
+        self.tensors_keep_dimensions[name] = keep_dimensions
+
+    def _write(self, name: str, index: Any, value: Any) -> None:
+        self._write_all(index, {name: value})
+
+    def _write_all(self, index: Any, values: dict[str, Any]) -> None:
+        if not self._jax:
+            for name, value in values.items():
+                target = self.tensors[name]
+                target[index] = np.asarray(value).reshape(target[index].shape)
             return
         row, col = index if isinstance(index, tuple) else (index, slice(0, self.num_envs))
-        start = [row.start if isinstance(row, slice) else row, col.start if isinstance(col, slice) else col]
-        rows = row.stop - row.start if isinstance(row, slice) else 1
-        cols = col.stop - col.start if isinstance(col, slice) else 1
-        value = jnp.reshape(value, (rows, cols, *target.shape[2:]))
-        self._bind(
-            name, _set_rows(target, jnp.asarray(start, dtype=jnp.int32), value), self.tensors_keep_dimensions[name]
+        shape = (
+            row.stop - row.start if isinstance(row, slice) else 1,
+            col.stop - col.start if isinstance(col, slice) else 1,
         )
+        names = list(values)
+        targets = tuple(self.tensors[name] for name in names)
+        blocks = tuple(_block(values[name], shape, target) for name, target in zip(names, targets))
+        start_row = row.start if isinstance(row, slice) else row
+        start_col = col.start if isinstance(col, slice) else col
+        for name, array in zip(names, _write_block(targets, start_row, start_col, blocks)):
+            self._bind(name, array, self.tensors_keep_dimensions[name])
 
     def _index(self, indexes: Any) -> Any:
         return jnp.asarray(indexes, dtype=jnp.int32) if self._jax else np.asarray(indexes, dtype=np.int64)
