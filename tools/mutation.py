@@ -131,7 +131,23 @@ GROUPS: dict[str, Group] = {
 }
 
 # Mutants no test can kill because the program means the same after the change, keyed by group and description.
-EQUIVALENT: dict[tuple[str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str], str] = {
+    ("memory_sampler", "RandomMemory.sample: `sequence_length > 1` -> `sequence_length >= 1`"): (
+        "for sequence_length 1 the offsets are [0]: the expansion adds nothing"
+    ),
+    ("memory_sampler", "MemoryCore.sample_by_index: `mini_batches > 1` -> `mini_batches >= 1`"): (
+        "one mini-batch: tensor_split into one part is the whole index array, the same single batch"
+    ),
+    ("memory_sampler", "MemoryCore.sample_all: `size < total` -> `size <= total`"): (
+        "a full memory (size == total) keeps every index either way"
+    ),
+    ("memory_sampler", "MemoryCore.sample_all: `mini_batches > 1` -> `mini_batches >= 1`"): (
+        "one mini-batch: view[0:size] is the same view of the same storage as view[:size]"
+    ),
+    ("memory_sampler", "MemoryCore.sample_all: `1` -> `2` (#5)"): (
+        "range(mini_batches + 2) adds a trailing edge that the split never reads"
+    ),
+}
 
 # ------------------------------------------------------------------------------------------------ mutation operators
 _BINOP_SWAPS: dict[type, type] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import gymnasium
+import numpy as np
 import pytest
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
@@ -13,6 +14,7 @@ from steprl.envs.wrappers.common.gymnasium_core import (
     DISABLED,
     NEXT_STEP,
     SAME_STEP,
+    GymnasiumCore,
     autoreset_mode,
     is_vector_env,
     supports_partial_reset,
@@ -61,3 +63,32 @@ def test_supports_partial_reset() -> None:
     assert supports_partial_reset(_async(shared_memory=False), DISABLED) is True
     other = SimpleNamespace(unwrapped=object.__new__(gymnasium.vector.VectorEnv))
     assert supports_partial_reset(other, NEXT_STEP) is False
+
+
+class _EndsWithNaN(gymnasium.Env):
+    """One-step episodes whose final observation is NaN (reset observations are finite)."""
+
+    def __init__(self) -> None:
+        self.observation_space = gymnasium.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.action_space = gymnasium.spaces.Discrete(2)
+        self.observation_space.seed(0)
+        self.action_space.seed(0)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: object) -> tuple[np.ndarray, float, bool, bool, dict]:
+        return np.full(1, np.nan, np.float32), 0.0, True, False, {}
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_same_step_final_observations_are_checked_for_nan(check: bool) -> None:
+    env = SyncVectorEnv([_EndsWithNaN], autoreset_mode=AutoresetMode.SAME_STEP)
+    core = GymnasiumCore(env, check_finite=check)
+    core.reset(seed=0)
+    actions = core.actions(np.zeros((1, 1), np.int64))
+    if check:
+        with pytest.raises(ValueError, match="non-finite observation"):
+            core.step(actions)
+    else:  # switched off: the NaN final observation is returned as it is
+        assert np.isnan(core.step(actions).next_observations).all()
