@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from steprl import config
 from steprl.agents.jax.base import Agent
 from steprl.agents.jax.gae import compute_gae
 from steprl.core.cfg import closest_key
@@ -168,7 +169,15 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         self._rollout = 0
         if self.memory is not None and hasattr(self.memory, "state_dict"):
             self.checkpoint_modules["memory"] = self.memory
-        self._act_jit = jax.jit(self._act_pure, static_argnames=("training",))
+        self._numpy = config.jax.backend == "numpy"  # act returns NumPy arrays (one packed transfer per step)
+        self._act_count = 0  # per-step subkeys are fold_in(key, count): no key comes back from the device per step
+        self._act_jit = {
+            mode: jax.jit(
+                lambda p, pre, key, count, states, mode=mode: self._act_pure(p, pre, key, count, states, mode)
+            )
+            for mode in (True, False)
+        }
+        self._act_layout: tuple[int, int, Any, Any] | None = None  # widths and dtypes of actions and mean actions
         self._update_jit = jax.jit(self._update_pure)
 
     # ------------------------------------------------------------------ construction helpers
@@ -239,27 +248,62 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         return {}
 
     def _act_pure(
-        self, params: Any, state_pre: ScalerState | None, key: jax.Array, states: jax.Array, training: bool
-    ) -> tuple[jax.Array, jax.Array, dict, jax.Array]:
-        key, subkey = jax.random.split(key)
+        self,
+        params: Any,
+        state_pre: ScalerState | None,
+        key: jax.Array,
+        count: jax.Array,
+        states: jax.Array,
+        training: bool,
+    ) -> Any:
+        """Preprocess, forward, sample and log-prob in one function: ``(actions, log_prob, mean_actions)``, packed
+        into one float32 array for the NumPy backend (one transfer per step)."""
         inputs = {"states": self._preprocess(state_pre, states), **self._policy_extras(training)}
-        actions, log_prob, outputs = self.policy.act_pure(params, inputs, "policy", subkey)
-        return actions, log_prob, outputs, key
+        actions, log_prob, outputs = self.policy.act_pure(params, inputs, "policy", jax.random.fold_in(key, count))
+        mean = outputs.get("mean_actions", actions)
+        if not self._numpy:
+            return actions, log_prob, mean
+        return jnp.concatenate([actions.astype(jnp.float32), log_prob, mean.astype(jnp.float32)], axis=-1)
 
     # ------------------------------------------------------------------ interaction
     def act(self, states: Any, timestep: int, timesteps: int) -> tuple[Any, Any, dict[str, Any]]:
-        """Sample actions with one jitted call (uniformly at random during the first ``random_timesteps`` steps)."""
+        """Sample actions with one jitted call (uniformly at random during the first ``random_timesteps`` steps).
+
+        Returns ``(actions, log_prob, {"mean_actions": ...})``: NumPy arrays with ``config.jax.backend == "numpy"``
+        (the policy's output comes to the host in one transfer, which the environment step needs anyway), else
+        ``jax.Array``.
+        """
         state_pre = None if self._state_preprocessor is None else self._state_preprocessor.state
         if self._exploring():
             actions, _, outputs = self.policy.random_act({"states": states, "key": self._next_key()}, role="policy")
             log_prob = self._log_prob_of(state_pre, states, actions) if self._store_log_prob else None
+            if self._numpy:
+                actions = np.asarray(actions)
+                log_prob = None if log_prob is None else np.asarray(log_prob)
             self._acted(log_prob)
             return actions, log_prob, outputs
-        actions, log_prob, outputs, self._key = self._act_jit(
-            self.policy.state_dict.params, state_pre, self._key, states, training=self.training
-        )
+        params = self.policy.state_dict.params
+        self._act_count += 1
+        out = self._act_jit[self.training](params, state_pre, self._key, self._act_count, states)
+        if self._numpy:
+            actions, log_prob, mean = self._unpack(np.asarray(out), params, state_pre, states)
+        else:
+            actions, log_prob, mean = out
         self._acted(log_prob)
-        return actions, log_prob, outputs
+        return actions, log_prob, {"mean_actions": mean}
+
+    def _unpack(self, out: np.ndarray, params: Any, state_pre: Any, states: Any) -> tuple[Any, Any, Any]:
+        """Views of the packed per-step output (actions and mean actions in the policy's dtypes)."""
+        if self._act_layout is None:
+            shapes = jax.eval_shape(
+                lambda p, pre, s: self.policy.act_pure(p, {"states": self._preprocess(pre, s)}, "policy", self._key),
+                params, state_pre, jnp.asarray(states),
+            )  # fmt: skip
+            actions, mean = shapes[0], shapes[2].get("mean_actions", shapes[0])
+            self._act_layout = (actions.shape[-1], mean.shape[-1], np.dtype(actions.dtype), np.dtype(mean.dtype))
+        width, mean_width, dtype, mean_dtype = self._act_layout
+        actions, log_prob, mean = out[:, :width], out[:, width : width + 1], out[:, width + 1 : width + 1 + mean_width]
+        return actions.astype(dtype, copy=False), log_prob, mean.astype(mean_dtype, copy=False)
 
     def _log_prob_of(self, state_pre: ScalerState | None, states: Any, actions: Any) -> jax.Array:
         """Log-probability of (random) ``actions`` under the acting policy."""
