@@ -110,3 +110,9 @@ def test_sequential_trainer_and_run_episodes_drive_copies() -> None:
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 5, **QUIET})
     returns = trainer.run_episodes(6)
     assert sorted(returns) == sorted([35.0, 35.0, 4 * 12.0, 4 * 12.0, 1 + 5 * 11.0, 1 + 5 * 11.0])
+
+
+@pytest.mark.usefixtures("no_host_syncs")
+def test_the_multi_agent_step_does_not_synchronise_tensors() -> None:
+    trainer, agent, _ = run(9)  # episodes end and copies reset along the way
+    assert len(agent.transitions) == 9
