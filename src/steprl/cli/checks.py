@@ -17,7 +17,7 @@ from typing import Any
 
 import gymnasium
 
-from steprl.cli.registry import AGENTS, agents_for, describe_space
+from steprl.cli.registry import AGENTS, agents_for, describe_space, fitting_agents
 
 __all__ = [
     "CLIError",
@@ -158,9 +158,11 @@ def guard_env(action: Callable[[], Any], env_id: str) -> Any:
         raise CLIError(f"cannot create environment {env_id}: {exception_message(exc)}") from exc
 
 
-def agent_alternatives(env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str) -> str:
-    """The agents that can act in the environment and have a table in its preset file, in words."""
-    fitting = [name for name, entry in AGENTS.items() if entry.fits(observation_space, action_space)]
+def agent_alternatives(
+    env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str, multi_agent: bool = False
+) -> str:
+    """The agents that can act in the (multi-agent) environment and have a table in its preset file, in words."""
+    fitting = fitting_agents(observation_space, action_space, multi_agent)
     usable = [name for name in fitting if name in tables]
     if usable:
         return f"agents with a preset table for {env_id}: {', '.join(usable)}"
@@ -170,16 +172,27 @@ def agent_alternatives(env_id: str, observation_space: Any, action_space: Any, t
 
 
 def check_agent_fits(
-    agent: str, env_id: str, observation_space: Any, action_space: Any, tables: list[str], source: str
+    agent: str,
+    env_id: str,
+    observation_space: Any,
+    action_space: Any,
+    tables: list[str],
+    source: str,
+    multi_agent: bool = False,
 ) -> None:
-    """``agent``'s model builder accepts the environment's spaces; else name the agents that would do."""
+    """``agent``'s model builder accepts the environment's spaces (a multi-agent environment takes a multi-agent
+    agent and the reverse); else name the agents that would do."""
     entry = AGENTS[agent]
+    if entry.multi_agent != multi_agent:
+        alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source, multi_agent)
+        kind = "a multi-agent (PettingZoo/VMAS)" if entry.multi_agent else "a single-agent (Gymnasium)"
+        raise CLIError(f"--agent {agent} trains on {kind} environment, which {env_id} is not; {alternatives}")
     if entry.fits(observation_space, action_space):
         return
     spaces = f"{describe_space(action_space)} actions"
     if entry.discrete_observations:
         spaces = f"{describe_space(observation_space)} observations and {spaces}"
-    alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source)
+    alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source, multi_agent)
     raise CLIError(f"--agent {agent} needs {entry.requirement()}, but {env_id} has {spaces}; {alternatives}")
 
 

@@ -65,6 +65,7 @@ CLASS_NAMES: dict[str, dict[str, str]] = {
     },
     "state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
     "value_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
+    "shared_state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
 }
 # noise classes (TD3/DDPG ``exploration.noise`` and ``smooth_regularization_noise``): a preset writes a noise as an
 # inline table naming the class and its keyword arguments, e.g. ``noise = { class = "GaussianNoise", std = 0.1 }``;
@@ -113,13 +114,15 @@ def _presets_dir() -> Any:
 
 
 def _file_name(env_id: str) -> str:
-    return env_id.replace("/", "__") + ".toml"
+    return env_id.replace("/", "__").replace(":", "--") + ".toml"  # file names portable to every OS
 
 
 def available_envs() -> list[str]:
     """Environment ids that have their own preset file."""
     names = [p.name for p in _presets_dir().iterdir() if p.name.endswith(".toml")]
-    return sorted(n[: -len(".toml")].replace("__", "/") for n in names if n != f"{DEFAULT_PRESET}.toml")
+    return sorted(
+        n[: -len(".toml")].replace("__", "/").replace("--", ":") for n in names if n != f"{DEFAULT_PRESET}.toml"
+    )
 
 
 def _read(env_id: str) -> tuple[dict[str, Any], str, bool]:

@@ -50,6 +50,7 @@ class AgentEntry:
     actions: tuple[ActionKind, ...]
     bounded_actions: bool = False
     discrete_observations: bool = False
+    multi_agent: bool = False  # trains on PettingZoo/VMAS environments (steprl.cli.multi_agent builds it)
 
     def agent_class(self) -> Any:
         """The agent class."""
@@ -104,9 +105,13 @@ def describe_space(space: Any) -> str:
     return type(space).__name__
 
 
-def fitting_agents(observation_space: Any, action_space: Any) -> list[str]:
-    """Names of the agents whose model builder accepts these spaces (registry order)."""
-    return [name for name, entry in AGENTS.items() if entry.fits(observation_space, action_space)]
+def fitting_agents(observation_space: Any, action_space: Any, multi_agent: bool = False) -> list[str]:
+    """Names of the (multi-agent) agents whose model builder accepts these spaces (registry order)."""
+    return [
+        name
+        for name, entry in AGENTS.items()
+        if entry.multi_agent == multi_agent and entry.fits(observation_space, action_space)
+    ]
 
 
 # model builder -> the tuple of network keys it reads (both in steprl.models.<backend>.networks)
@@ -161,6 +166,18 @@ AGENTS: dict[str, AgentEntry] = {
     "sac": _entry("sac", "SAC", "sac:build_sac_models", "replay", _BOX),
     "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, bounded_actions=True),
     "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, bounded_actions=True),
+    **{
+        name: AgentEntry(
+            agent=f"steprl.multi_agents.torch.{name}:{name.upper()}",
+            config=f"steprl.multi_agents.torch.{name}:{name.upper()}_DEFAULT_CONFIG",
+            models="steprl.multi_agents.torch.networks:build_multi_agent_models",
+            memory="rollout",
+            network_keys="steprl.multi_agents.torch.networks:MULTI_AGENT_NETWORK_KEYS",
+            actions=_ANY,
+            multi_agent=True,
+        )
+        for name in ("ippo", "mappo")
+    },
 }
 
 # the JAX backend trains the on-policy agents (same presets, same network tables)

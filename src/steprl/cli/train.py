@@ -42,6 +42,7 @@ from steprl.cli.checks import (
     resolve_env_id,
 )
 from steprl.cli.command import DEFAULT_AGENT, DEFAULT_ENV, DEFAULT_SEED
+from steprl.cli.multi_agent import build_multi_agent, is_multi_agent_env_id, make_multi_agent_env, multi_agent_spaces
 from steprl.cli.presets import Preset, PresetError, available_agents, load_preset, preset_source, resolve_agent_cfg
 from steprl.cli.registry import AGENTS, agents_for, import_path
 from steprl.cli.rundir import (
@@ -199,6 +200,10 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int, backe
     RandomMemory = import_path(f"steprl.memories.{backend}:RandomMemory")  # noqa: N806 - a class
 
     entry = agents_for(backend)[preset.agent]
+    if entry.multi_agent:
+        with strict_config():
+            cfg = resolve_agent_cfg(preset, multi_agent_spaces(env)[0], backend)
+            return build_multi_agent(preset, env, run_dir, vector_steps, cfg)
     with strict_config():
         cfg = resolve_agent_cfg(preset, env.observation_space, backend)
         cfg["experiment"] = {
@@ -233,7 +238,6 @@ def _update_period(agent: Any, preset: Preset) -> int:
 def _load_preset(env_id: str, agent: str) -> tuple[Preset, Any]:
     """The preset of ``agent`` for ``env_id`` and a single (evaluation) environment made with its ``env_kwargs``,
     after checking that the agent can act in that environment and that the preset has a table for it."""
-    import gymnasium
 
     try:
         tables = available_agents(env_id)
@@ -241,18 +245,28 @@ def _load_preset(env_id: str, agent: str) -> tuple[Preset, Any]:
     except PresetError as exc:
         raise CLIError(exception_message(exc)) from exc
     env_kwargs = preset.env_kwargs if preset is not None else {}
-    probe = guard_env(lambda: gymnasium.make(env_id, **env_kwargs), env_id)
-    observation_space, action_space = probe.observation_space, probe.action_space
+    multi_agent = is_multi_agent_env_id(env_id)
+    probe = _probe(env_id, env_kwargs)
+    observation_space, action_space = multi_agent_spaces(probe) if multi_agent else (probe.observation_space, probe.action_space)
     source = preset_source(env_id)
     try:
-        check_agent_fits(agent, env_id, observation_space, action_space, tables, source)
+        check_agent_fits(agent, env_id, observation_space, action_space, tables, source, multi_agent)
         if preset is None:
-            alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source)
+            alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source, multi_agent)
             raise CLIError(f"the preset for {env_id} ({source}) has no [{agent}] table; {alternatives}")
     except CLIError:
         probe.close()
         raise
     return preset, probe
+
+
+def _probe(env_id: str, env_kwargs: dict[str, Any]) -> Any:
+    """One copy of the environment (Gymnasium; a wrapped PettingZoo/VMAS one), also the evaluation environment."""
+    if is_multi_agent_env_id(env_id):
+        return guard_env(lambda: make_multi_agent_env(env_id, 1, env_kwargs), env_id)
+    import gymnasium
+
+    return guard_env(lambda: gymnasium.make(env_id, **env_kwargs), env_id)
 
 
 @dataclasses.dataclass
@@ -316,7 +330,7 @@ def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
 def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
     """A new run: its directory created, writable, locked and free of another run; its preset loaded."""
     env_arg, agent = args.env or DEFAULT_ENV, args.agent or DEFAULT_AGENT
-    env_id = resolve_env_id(env_arg)
+    env_id = env_arg if is_multi_agent_env_id(env_arg) else resolve_env_id(env_arg)
     run_dir = os.path.abspath(args.run_dir or _default_run_dir(env_id, agent))
     created_root = prepare_run_dir(run_dir)
     try:
@@ -352,7 +366,6 @@ def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
 def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
     """A resumed run: its directory locked, its ``run.json`` read and compared with the options given, its newest
     checkpoint found and its saved progress cut back to that checkpoint."""
-    import gymnasium
 
     run_dir = os.path.abspath(args.resume)
     check_resume_dir(run_dir)
@@ -382,7 +395,7 @@ def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
         raise CLIError(
             f"--resume {run_dir}: the preset table in {RUN_FILE} is not valid: {exception_message(exc)}"
         ) from exc
-    probe = guard_env(lambda: gymnasium.make(spec.env_id, **preset.env_kwargs), spec.env_id)
+    probe = _probe(spec.env_id, preset.env_kwargs)
     progress = _read_progress(run_dir, start, spec.num_envs)
     return _Start(spec, preset, probe, run_dir, None, path, start, progress)
 
@@ -447,20 +460,25 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         elif args.device is not None:
             config.torch.device = check_device(args.device)  # the wrappers place tensors on it
         probe = begin.probe
-        episode_steps = probe.spec.max_episode_steps if probe.spec is not None else None
+        probe_spec = getattr(probe, "spec", None)
+        episode_steps = probe_spec.max_episode_steps if probe_spec is not None else None
         eval_max_steps = 2 * spec.eval_episodes * (episode_steps or UNLIMITED_EPISODE_STEPS)  # twice the longest
         render = {"render_mode": "human"} if args.render else {}
-        env = guard_env(
-            lambda: wrap_env(
-                gymnasium.make_vec(
-                    spec.env_id, num_envs=num_envs, vectorization_mode="sync", **preset.env_kwargs, **render
+        if is_multi_agent_env_id(spec.env_id):
+            env = guard_env(lambda: make_multi_agent_env(spec.env_id, num_envs, preset.env_kwargs), spec.env_id)
+            eval_env = probe
+        else:
+            env = guard_env(
+                lambda: wrap_env(
+                    gymnasium.make_vec(
+                        spec.env_id, num_envs=num_envs, vectorization_mode="sync", **preset.env_kwargs, **render
+                    ),
+                    verbose=False,
                 ),
-                verbose=False,
-            ),
-            spec.env_id,
-        )
+                spec.env_id,
+            )
+            eval_env = wrap_env(probe, verbose=False)
         envs.append(env)
-        eval_env = wrap_env(probe, verbose=False)
         seed = _resume_seed(spec.seed, start) if start else spec.seed
         guard_env(lambda: env.reset(seed=seed), spec.env_id)  # rendering needs its packages from here on
         guard_env(lambda: eval_env.reset(seed=spec.seed + 1000), spec.env_id)

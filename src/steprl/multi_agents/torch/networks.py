@@ -8,10 +8,13 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from steprl.models.torch.networks.mlp import MLPValue, build_ppo_models, mlp_layout
+from steprl.models.torch.networks.mlp import PPO_NETWORK_KEYS, MLPValue, build_ppo_models, mlp_layout
 from steprl.utils.spaces.torch import compute_space_size
 
-__all__ = ["build_multi_agent_models", "with_agent_id"]
+__all__ = ["MULTI_AGENT_NETWORK_KEYS", "build_multi_agent_models", "with_agent_id"]
+
+# keys of a preset's network table: the MLP's, and whether the agents share one policy and one value
+MULTI_AGENT_NETWORK_KEYS = (*PPO_NETWORK_KEYS, "share_parameters")
 
 
 def with_agent_id(space: Any, num_agents: int) -> gymnasium.spaces.Box:
@@ -36,6 +39,7 @@ def build_multi_agent_models(
     """
     agents = list(possible_agents)
     value_spaces = value_spaces or observation_spaces
+    network = {key: value for key, value in network.items() if key != "share_parameters"}
     hidden, activation = mlp_layout(network)
     extra = len(agents) if share_parameters else 0
 
