@@ -55,6 +55,9 @@ class Memory(MemoryCore):
     The arrays are NumPy arrays when ``config.jax.backend == "numpy"`` (the default: cheap per-step writes on the
     host) or ``jax.Array`` on ``device`` when it is ``"jax"``; the backend is read at construction. Float arrays
     start as NaN. Random indexes come from NumPy's global generator (seeded by ``set_seed``).
+
+    With ``"jax"`` each ``add_samples`` writes every array in one jitted call that reuses (donates) the storage:
+    arrays read from the memory are snapshots valid until the next write; copy one (``jnp.array(x)``) to keep it.
     """
 
     def __init__(
