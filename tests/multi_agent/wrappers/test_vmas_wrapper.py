@@ -89,13 +89,13 @@ def test_continuous_actions_are_clipped_and_bad_actions_refused() -> None:
     env.step({uid: torch.full((2, 2), 5.0) for uid in env.agents})  # VMAS alone would assert on the range
     with pytest.raises(ValueError, match=r"Missing actions for agent\(s\) \['agent_3'\]"):
         env.step({uid: torch.zeros(2, 2) for uid in env.agents[:3]})
-    with pytest.raises(ValueError, match=r"shape \(2, 3\) for agent 'agent_1'.*expected \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"Agent 'agent_1'.*shape \(2, 3\).*expected \(2, 2\)"):
         env.step({**zeros(env), "agent_1": torch.zeros(2, 3)})
     discrete = navigation(num_envs=2, continuous_actions=False)
     discrete.reset(seed=0)
     actions = {uid: torch.ones((2,), dtype=torch.int64) for uid in discrete.agents}
     discrete.step(actions)  # (N,) accepted for Discrete
-    with pytest.raises(TypeError, match="agent .agent_0.*integer dtype"):
+    with pytest.raises(TypeError, match="Agent 'agent_0'.*dtype torch.float32.*integer dtype"):
         discrete.step({**actions, "agent_0": torch.ones((2, 1))})
 
 

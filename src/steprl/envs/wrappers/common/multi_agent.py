@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from steprl.envs.wrappers.common.gymnasium_core import ActionConverter
 
 
 def check_action_keys(actions: Any, acting: Sequence[str], possible: Sequence[str]) -> None:
@@ -28,12 +30,11 @@ def check_action_keys(actions: Any, acting: Sequence[str], possible: Sequence[st
         raise ValueError(f"Actions for unknown agent(s) {unknown}: the environment's agents are {list(possible)}")
 
 
-def check_action_shape(uid: str, shape: tuple[int, ...], accepted: Iterable[tuple[int, ...]], space: Any) -> None:
-    """Raise ``ValueError`` naming the agent when an action of ``shape`` is not one of the ``accepted`` shapes."""
-    accepted = sorted(set(accepted), key=len)
-    if tuple(shape) not in accepted:
-        expected = " or ".join(str(s) for s in accepted)
-        raise ValueError(
-            f"Invalid actions shape {tuple(shape)} for agent {uid!r} (action space {space}): expected {expected}"
-        )
-
+def check_agent_action(
+    uid: str, converter: ActionConverter, shape: tuple[int, ...], dtype: Any, integral: bool
+) -> None:
+    """The action space checks of ``converter`` (shape, then an integer dtype for integer spaces), naming ``uid``."""
+    try:
+        converter.check(tuple(shape), dtype, integral)
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"Agent {uid!r}: {error}") from None

@@ -20,21 +20,13 @@ import numpy as np
 from gymnasium import spaces
 
 from steprl.envs.wrappers.common.gymnasium_core import (
+    _OBSERVATION_SPACES,
     ActionConverter,
     ObservationFlattener,
     check_finite,
     check_space,
 )
-from steprl.envs.wrappers.common.multi_agent import check_action_keys
-
-_OBSERVATION_SPACES = (
-    spaces.Box,
-    spaces.Discrete,
-    spaces.MultiDiscrete,
-    spaces.MultiBinary,
-    spaces.Dict,
-    spaces.Tuple,
-)
+from steprl.envs.wrappers.common.multi_agent import check_action_keys, check_agent_action
 
 
 class MultiStepArrays(NamedTuple):
@@ -208,10 +200,9 @@ class PettingZooCore:
         check_action_keys(actions, acting, self.possible_agents)
         converted = {}
         for uid in acting:
-            try:
-                converted[uid] = self._actions[uid](actions[uid])
-            except (ValueError, TypeError) as error:
-                raise type(error)(f"Agent {uid!r}: {error}") from None
+            array = np.asarray(actions[uid])
+            check_agent_action(uid, self._actions[uid], array.shape, array.dtype, array.dtype.kind in "biu")
+            converted[uid] = self._actions[uid].convert(array)
         n = self.num_envs
         self.steps += 1
         rewards = {uid: np.zeros((n, 1), np.float32) for uid in acting}

@@ -10,11 +10,10 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from steprl.envs.wrappers.common.multi_agent import check_action_keys, check_action_shape
+from steprl.envs.wrappers.common.gymnasium_core import ActionConverter
+from steprl.envs.wrappers.common.multi_agent import check_action_keys, check_agent_action
 from steprl.envs.wrappers.torch.base import MultiAgentEnvWrapper
 from steprl.utils.spaces.torch import convert_gym_space
-
-_INTEGER_SPACES = (spaces.Discrete, spaces.MultiDiscrete)
 
 
 def _check_vmas_env(env: Any) -> None:
@@ -68,13 +67,9 @@ class VmasWrapper(MultiAgentEnvWrapper):
         size = sum(int(np.prod(s.shape)) for s in self._observation_spaces.values())
         self._state_space = spaces.Box(-np.inf, np.inf, (size,), np.float32)
         n = int(env.num_envs)
-        self._accepted: dict[str, set[tuple[int, ...]]] = {}
+        self._converters = {uid: ActionConverter(s, n, vectorized=True) for uid, s in self._action_spaces.items()}
         self._bounds: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for uid, space in self._action_spaces.items():
-            if isinstance(space, spaces.Discrete):
-                self._accepted[uid] = {(n, 1), (n,)}
-            else:
-                self._accepted[uid] = {(n, int(np.prod(space.shape)))}
             if clip_actions and isinstance(space, spaces.Box):
                 low = torch.as_tensor(space.low, dtype=torch.float32, device=self._device)
                 high = torch.as_tensor(space.high, dtype=torch.float32, device=self._device)
@@ -142,15 +137,10 @@ class VmasWrapper(MultiAgentEnvWrapper):
         converted = []
         for uid in self._names:
             action = actions[uid]
-            space = self._action_spaces[uid]
             if not isinstance(action, torch.Tensor):
                 action = torch.as_tensor(np.asarray(action), device=self._device)
-            check_action_shape(uid, tuple(action.shape), self._accepted[uid], space)
-            if isinstance(space, _INTEGER_SPACES) and (action.is_floating_point() or action.is_complex()):
-                raise TypeError(
-                    f"Invalid actions dtype {action.dtype} for agent {uid!r} (action space {space}): expected an "
-                    "integer dtype (float actions would be truncated)"
-                )
+            integral = not (action.is_floating_point() or action.is_complex())
+            check_agent_action(uid, self._converters[uid], tuple(action.shape), action.dtype, integral)
             action = action.detach().reshape(self.num_envs, -1).to(self._device)
             bounds = self._bounds.get(uid)
             if bounds is not None:
