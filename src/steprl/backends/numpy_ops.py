@@ -1,4 +1,4 @@
-"""NumPy implementation of :class:`steprl.backends.ArrayOps` (also used for JAX arrays via ``np.asarray``)."""
+"""NumPy implementation of :class:`steprl.backends.ArrayOps` (also for arrays of unregistered types)."""
 
 from __future__ import annotations
 
