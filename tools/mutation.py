@@ -132,6 +132,10 @@ GROUPS: dict[str, Group] = {
 
 # Mutants no test can kill because the program means the same after the change, keyed by group and description.
 EQUIVALENT: dict[tuple[str, str], str] = {
+    ("trpo_losses", "fisher_vector_product: `vector.detach()` -> `vector`"): (
+        "autograd.grad differentiates w.r.t. the parameters only: the product's value is the same whether or not "
+        "the direction carries a graph"
+    ),
     ("memory_sampler", "RandomMemory.sample: `sequence_length > 1` -> `sequence_length >= 1`"): (
         "for sequence_length 1 the offsets are [0]: the expansion adds nothing"
     ),
