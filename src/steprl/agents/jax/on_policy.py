@@ -430,6 +430,7 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         ts, metrics = jax.lax.scan(epoch, ts.replace(key=key), jnp.arange(self._learning_epochs))
         steps = jnp.maximum(metrics["steps"].sum(), 1.0)
         out = {k: metrics[k].sum() / steps for k in (*_LOSSES, "stddev")}
+        out["steps"] = metrics["steps"].sum()  # gradient steps taken (fewer than epochs x minibatches after a KL stop)
         out["kl"] = self._update_kl(ts, batch, metrics["epoch_kl"])
         if kl_adaptive and not self._kl_early_stop:
             ts = self._adapt_learning_rate(ts, out["kl"])
