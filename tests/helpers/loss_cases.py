@@ -351,7 +351,8 @@ CONJUGATE_GRADIENT_CASE: Case = {
     "expected": [1.0 / 11.0, 7.0 / 11.0],
     "expected_one_step": [0.25, 0.5],
 }
-# Backtracking line search: old objective 0, expected improvement 1, max_kl 0.01, accept_ratio 0.5. Try i sets
+# Backtracking line search: old objective 0, expected improvement 1 (unless the case says otherwise), max_kl 0.01,
+# accept_ratio 0.5. Try i sets
 # f = step_fraction·0.5^i and accepts when kl <= max_kl, improvement > 0 and improvement >= 0.5·f·1.
 # "tries" are the (objective, kl) pairs the evaluation returns in order.
 LINE_SEARCH_CASES: list[Case] = [
@@ -411,6 +412,16 @@ LINE_SEARCH_CASES: list[Case] = [
         "kwargs": {"step_fraction": 0.5, "accept_ratio": 0.2},
         "accepted": True,
         "fraction": 0.25,
+        "evaluations": 2,
+    },
+    {
+        # a zero predicted improvement accepts any real improvement, but no improvement is never accepted
+        "id": "no_predicted_improvement",
+        "tries": [(0.0, 0.0), (0.1, 0.0)],
+        "kwargs": {},
+        "expected_improvement": 0.0,
+        "accepted": True,
+        "fraction": 0.5,
         "evaluations": 2,
     },
     {

@@ -105,7 +105,9 @@ def test_conjugate_gradient_hand_case() -> None:
 
 
 @pytest.mark.parametrize("case", LINE_SEARCH_CASES, ids=[c["id"] for c in LINE_SEARCH_CASES])
-def test_line_search_acceptance(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("offset", [0.0, 2.0], ids=["old0", "old2"])
+def test_line_search_acceptance(case: dict[str, Any], offset: float) -> None:
+    """The cases' objectives are relative to an old objective of 0; shifting both by 2 changes nothing."""
     params = [torch.nn.Parameter(torch.tensor([1.0, -2.0])), torch.nn.Parameter(torch.tensor([[0.5]]))]
     start = parameters_to_vector(params).detach().clone()
     step = torch.tensor([2.0, 4.0, -8.0])
@@ -116,10 +118,16 @@ def test_line_search_acceptance(case: dict[str, Any]) -> None:
         assert not torch.is_grad_enabled()  # the tries build no autograd graph
         tried.append(parameters_to_vector(params).detach().clone())
         objective, kl = next(tries)
-        return torch.tensor(objective), torch.tensor(kl)
+        return torch.tensor(objective + offset), torch.tensor(kl)
 
     accepted, fraction = backtracking_line_search(
-        params, step, torch.tensor(1.0), evaluate, torch.tensor(0.0), max_kl=0.01, **case["kwargs"]
+        params,
+        step,
+        torch.tensor(case.get("expected_improvement", 1.0)),
+        evaluate,
+        torch.tensor(offset),
+        max_kl=0.01,
+        **case["kwargs"],
     )
     assert (accepted, fraction, len(tried)) == (case["accepted"], case["fraction"], case["evaluations"])
     first = case["kwargs"].get("step_fraction", 1.0)
