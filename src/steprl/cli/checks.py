@@ -17,7 +17,7 @@ from typing import Any
 
 import gymnasium
 
-from steprl.cli.registry import AGENTS, agents_for, describe_space, fitting_agents
+from steprl.cli.registry import ALL_AGENTS, agents_for, describe_space, fitting_agents
 
 __all__ = [
     "CLIError",
@@ -182,7 +182,7 @@ def check_agent_fits(
 ) -> None:
     """``agent``'s model builder accepts the environment's spaces (a multi-agent environment takes a multi-agent
     agent and the reverse); else name the agents that would do."""
-    entry = AGENTS[agent]
+    entry = ALL_AGENTS[agent]
     if entry.multi_agent != multi_agent:
         alternatives = agent_alternatives(env_id, observation_space, action_space, tables, source, multi_agent)
         kind = "a multi-agent (PettingZoo/VMAS)" if entry.multi_agent else "a single-agent (Gymnasium)"

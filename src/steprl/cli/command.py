@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from steprl.cli.checks import CLIError, exception_message
 from steprl.cli.presets import DEFAULT_EVAL_EPISODES, available_envs
-from steprl.cli.registry import AGENTS
+from steprl.cli.registry import ALL_AGENTS
 
 __all__ = ["DEFAULT_AGENT", "DEFAULT_ENV", "DEFAULT_SEED", "build_parser", "main"]
 
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--env", default=None, help=f"Gymnasium environment id ([module:]id) (default: {DEFAULT_ENV})")
     train.add_argument(
-        "--agent", default=None, choices=list(AGENTS), help=f"agent (a table of the preset) (default: {DEFAULT_AGENT})"
+        "--agent", default=None, choices=list(ALL_AGENTS), help=f"agent (a table of the preset) (default: {DEFAULT_AGENT})"
     )
     train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
     train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")

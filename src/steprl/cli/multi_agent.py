@@ -70,11 +70,11 @@ def multi_agent_spaces(env: Any) -> tuple[Any, Any]:
 def build_multi_agent(preset: Any, env: Any, run_dir: str, vector_steps: int, cfg: dict[str, Any]) -> Any:
     """The preset's IPPO/MAPPO on ``env`` with MLP models (shared when ``network.share_parameters``) and one rollout
     memory per agent; ``cfg`` is the resolved agent configuration."""
-    from steprl.cli.registry import AGENTS
+    from steprl.cli.registry import MULTI_AGENTS
     from steprl.memories.torch import RandomMemory
     from steprl.multi_agents.torch.networks import build_multi_agent_models
 
-    entry = AGENTS[preset.agent]
+    entry = MULTI_AGENTS[preset.agent]
     network = dict(preset.network)
     share = bool(network.pop("share_parameters", False))
     mappo = preset.agent == "mappo"

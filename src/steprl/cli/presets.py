@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from steprl.cli.registry import AGENTS, import_path
+from steprl.cli.registry import ALL_AGENTS, import_path
 from steprl.core.cfg import closest_key
 
 __all__ = [
@@ -65,7 +65,9 @@ CLASS_NAMES: dict[str, dict[str, str]] = {
     },
     "state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
     "value_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
-    "shared_state_preprocessor": {"RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"},
+    "shared_state_preprocessor": {
+        "RunningStandardScaler": "steprl.resources.preprocessors.torch:RunningStandardScaler"
+    },
 }
 # noise classes (TD3/DDPG ``exploration.noise`` and ``smooth_regularization_noise``): a preset writes a noise as an
 # inline table naming the class and its keyword arguments, e.g. ``noise = { class = "GaussianNoise", std = 0.1 }``;
@@ -162,19 +164,19 @@ def _unknown_key(where: str, what: str, key: str, valid: list[str] | tuple[str, 
 def _check_tables(data: dict[str, Any], source: str) -> None:
     """Every top-level table of a preset file is named after an agent."""
     for name, table in data.items():
-        if name not in AGENTS:
-            hint = closest_key(name, list(AGENTS))
+        if name not in ALL_AGENTS:
+            hint = closest_key(name, list(ALL_AGENTS))
             raise PresetError(
                 f"{source}: table [{name}]: agent '{name}' is not supported by steprl."
                 + (f" Did you mean '{hint}'?" if hint else "")
-                + f" Supported: {', '.join(AGENTS)}"
+                + f" Supported: {', '.join(ALL_AGENTS)}"
             )
         if not isinstance(table, dict):
             raise PresetError(f"{source}: '{name}' must be a table ([{name}]), got {table!r}")
 
 
 def _default_config(agent: str) -> dict[str, Any]:
-    return AGENTS[agent].default_config()
+    return ALL_AGENTS[agent].default_config()
 
 
 def _check_agent_cfg(agent: str, cfg: dict[str, Any], where: str) -> None:
@@ -249,7 +251,7 @@ def parse_preset(
             raise PresetError(f"{where}: '{key}' must be a table ([{agent}.{key}]), got {table[key]!r}")
     network = dict(table.get("network", {}))
     env_kwargs = table.get("env_kwargs", {})
-    network_keys = AGENTS[agent].valid_network_keys()
+    network_keys = ALL_AGENTS[agent].valid_network_keys()
     for key in network:
         if key not in network_keys:
             raise _unknown_key(f"{where}.network", f"{agent.upper()} network key", key, network_keys)

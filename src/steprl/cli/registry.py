@@ -18,8 +18,10 @@ import numpy as np
 
 __all__ = [
     "AGENTS",
+    "ALL_AGENTS",
     "BACKEND_AGENTS",
     "JAX_AGENTS",
+    "MULTI_AGENTS",
     "AgentEntry",
     "agents_for",
     "describe_space",
@@ -109,7 +111,7 @@ def fitting_agents(observation_space: Any, action_space: Any, multi_agent: bool 
     """Names of the (multi-agent) agents whose model builder accepts these spaces (registry order)."""
     return [
         name
-        for name, entry in AGENTS.items()
+        for name, entry in ALL_AGENTS.items()
         if entry.multi_agent == multi_agent and entry.fits(observation_space, action_space)
     ]
 
@@ -166,19 +168,22 @@ AGENTS: dict[str, AgentEntry] = {
     "sac": _entry("sac", "SAC", "sac:build_sac_models", "replay", _BOX),
     "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, bounded_actions=True),
     "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, bounded_actions=True),
-    **{
-        name: AgentEntry(
-            agent=f"steprl.multi_agents.torch.{name}:{name.upper()}",
-            config=f"steprl.multi_agents.torch.{name}:{name.upper()}_DEFAULT_CONFIG",
-            models="steprl.multi_agents.torch.networks:build_multi_agent_models",
-            memory="rollout",
-            network_keys="steprl.multi_agents.torch.networks:MULTI_AGENT_NETWORK_KEYS",
-            actions=_ANY,
-            multi_agent=True,
-        )
-        for name in ("ippo", "mappo")
-    },
 }
+
+# multi-agent algorithms (PettingZoo / VMAS environments; steprl.cli.multi_agent builds them)
+MULTI_AGENTS: dict[str, AgentEntry] = {
+    name: AgentEntry(
+        agent=f"steprl.multi_agents.torch.{name}:{name.upper()}",
+        config=f"steprl.multi_agents.torch.{name}:{name.upper()}_DEFAULT_CONFIG",
+        models="steprl.multi_agents.torch.networks:build_multi_agent_models",
+        memory="rollout",
+        network_keys="steprl.multi_agents.torch.networks:MULTI_AGENT_NETWORK_KEYS",
+        actions=_ANY,
+        multi_agent=True,
+    )
+    for name in ("ippo", "mappo")
+}
+ALL_AGENTS: dict[str, AgentEntry] = {**AGENTS, **MULTI_AGENTS}  # every name the command accepts
 
 # the JAX backend trains the on-policy agents (same presets, same network tables)
 JAX_AGENTS: dict[str, AgentEntry] = {
@@ -186,7 +191,7 @@ JAX_AGENTS: dict[str, AgentEntry] = {
     "a2c": _entry("a2c", "A2C", "mlp:build_ppo_models", "rollout", _ANY, backend="jax"),
     "rpo": _entry("rpo", "RPO", "onpolicy:build_rpo_models", "rollout", _BOX, backend="jax"),
 }
-BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {"torch": AGENTS, "jax": JAX_AGENTS}
+BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {"torch": ALL_AGENTS, "jax": JAX_AGENTS}
 
 
 def agents_for(backend: str) -> dict[str, AgentEntry]:

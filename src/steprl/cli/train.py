@@ -44,7 +44,7 @@ from steprl.cli.checks import (
 from steprl.cli.command import DEFAULT_AGENT, DEFAULT_ENV, DEFAULT_SEED
 from steprl.cli.multi_agent import build_multi_agent, is_multi_agent_env_id, make_multi_agent_env, multi_agent_spaces
 from steprl.cli.presets import Preset, PresetError, available_agents, load_preset, preset_source, resolve_agent_cfg
-from steprl.cli.registry import AGENTS, agents_for, import_path
+from steprl.cli.registry import ALL_AGENTS, agents_for, import_path
 from steprl.cli.rundir import (
     LOCK_FILE,
     PROGRESS_FILE,
@@ -232,7 +232,7 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int, backe
 
 def _update_period(agent: Any, preset: Preset) -> int:
     """Vector steps between two updates of a rollout-based agent (evaluations are aligned to them), else 1."""
-    return int(agent.cfg["rollouts"]) if AGENTS[preset.agent].memory == "rollout" else 1
+    return int(agent.cfg["rollouts"]) if ALL_AGENTS[preset.agent].memory == "rollout" else 1
 
 
 def _load_preset(env_id: str, agent: str) -> tuple[Preset, Any]:

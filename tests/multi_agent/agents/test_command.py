@@ -11,7 +11,7 @@ from helpers.command import train_with_command
 from steprl.cli import main
 from steprl.cli.multi_agent import make_multi_agent_env
 from steprl.cli.presets import available_agents, available_envs, load_preset
-from steprl.cli.registry import AGENTS
+from steprl.cli.registry import MULTI_AGENTS
 from steprl.trainers.torch import ManualTrainer
 
 MULTI_AGENT_TABLES = [(env, agent) for env in available_envs() if ":" in env for agent in available_agents(env)]
@@ -32,11 +32,11 @@ def test_every_multi_agent_preset_builds_and_updates(env_id: str, agent: str, tm
     from steprl.cli.train import _make_agent
 
     preset = load_preset(env_id, agent)
-    assert set(preset.agent_cfg) <= set(AGENTS[agent].default_config())
+    assert set(preset.agent_cfg) <= set(MULTI_AGENTS[agent].default_config())
     env = make_multi_agent_env(env_id, 2, preset.env_kwargs)
     env.reset(seed=0)
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
-    assert isinstance(built, AGENTS[agent].agent_class())
+    assert isinstance(built, MULTI_AGENTS[agent].agent_class())
     if preset.network.get("share_parameters"):
         assert len({id(roles["policy"]) for roles in built.models.values()}) == 1 and built.cfg["append_agent_id"]
     trainer = ManualTrainer(
