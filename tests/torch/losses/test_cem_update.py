@@ -58,6 +58,13 @@ def test_select_elite_without_complete_episodes() -> None:
     assert selection.tail_steps.tolist() == [True, True]
 
 
+def test_select_elite_of_an_empty_stream() -> None:
+    empty = torch.zeros(0)
+    none = torch.zeros(0, dtype=torch.bool)
+    selection = select_elite(torch.zeros(0, dtype=torch.long), empty, none, none, 0.9, 0.5)
+    assert selection.returns.shape == (0,) and selection.elite.shape == (0,) and selection.elite_steps.shape == (0,)
+
+
 def _rollout(agent: CEM) -> None:
     """Two 4-step episodes: env 0 takes action 1 with reward 1 (return 4, elite at percentile 0.5), env 1 takes
     action 0 with reward 0 (return 0)."""
