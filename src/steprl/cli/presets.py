@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from steprl.cli.jax_schedules import TORCH_SCHEDULERS, jax_schedule_factory
 from steprl.cli.registry import ALL_AGENTS, import_path
 from steprl.core.cfg import closest_key
 
@@ -297,7 +298,12 @@ def resolve_agent_cfg(preset: Preset, observation_space: Any, backend: str = "to
     cfg = {key: (dict(value) if isinstance(value, dict) else value) for key, value in preset.agent_cfg.items()}
     for key, names in CLASS_NAMES.items():
         if cfg.get(key) is not None:
-            cfg[key] = _import(names[cfg[key]], backend)
+            if backend == "jax" and cfg[key] in TORCH_SCHEDULERS:  # the same rates as an optax-style schedule
+                defaults = _default_config(preset.agent)
+                rate, batches = (cfg.get(k, defaults.get(k, 1)) for k in ("learning_rate", "mini_batches"))
+                cfg[key] = jax_schedule_factory(cfg[key], float(rate), int(batches))
+            else:
+                cfg[key] = _import(names[cfg[key]], backend)
     if cfg.get("state_preprocessor") is not None:
         cfg["state_preprocessor_kwargs"] = {"size": observation_space, **cfg.get("state_preprocessor_kwargs", {})}
     if cfg.get("value_preprocessor") is not None:

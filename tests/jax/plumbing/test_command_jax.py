@@ -10,11 +10,11 @@ from helpers.command import train_with_command
 
 from steprl.cli import main
 from steprl.cli.presets import load_preset, resolve_agent_cfg
-from steprl.cli.registry import AGENTS, JAX_AGENTS, agents_for
+from steprl.cli.registry import AGENTS, ALL_AGENTS, JAX_AGENTS, agents_for
 
 
 def test_registry_names_the_jax_agents_and_builders() -> None:
-    assert agents_for("jax") is JAX_AGENTS and agents_for("torch") is AGENTS
+    assert agents_for("jax") is JAX_AGENTS and agents_for("torch") is ALL_AGENTS
     assert list(JAX_AGENTS) == ["ppo", "a2c", "rpo"]
     for name, entry in JAX_AGENTS.items():
         assert entry.agent.startswith("steprl.agents.jax.") and entry.models.startswith("steprl.models.jax.networks.")
@@ -29,6 +29,18 @@ def test_preset_classes_resolve_to_the_jax_ones() -> None:
     preset = load_preset("CartPole-v1", "ppo")
     cfg = resolve_agent_cfg(preset, gymnasium.spaces.Box(-1, 1, (4,)), backend="jax")
     assert cfg["learning_rate_scheduler"] is KLAdaptiveLR
+
+
+def test_torch_schedulers_of_presets_become_jax_schedules_with_the_same_rates() -> None:
+    import gymnasium
+
+    preset = load_preset("Pendulum-v1", "rpo")  # LinearLR over 1950 epochs, 16 mini-batches per epoch
+    cfg = resolve_agent_cfg(preset, gymnasium.spaces.Box(-1, 1, (3,)), backend="jax")
+    schedule = cfg["learning_rate_scheduler"](**cfg["learning_rate_scheduler_kwargs"])
+    rate, batches = preset.agent_cfg["learning_rate"], preset.agent_cfg["mini_batches"]
+    assert float(schedule(0)) == pytest.approx(rate) and float(schedule(batches - 1)) == pytest.approx(rate)
+    assert float(schedule(1950 * batches)) == pytest.approx(rate * 0.05)
+    assert float(schedule(975 * batches)) == pytest.approx(rate * (1 + 0.05) / 2)
 
 
 def test_agents_missing_on_jax_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
