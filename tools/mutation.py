@@ -136,6 +136,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "autograd.grad differentiates w.r.t. the parameters only: the product's value is the same whether or not "
         "the direction carries a graph"
     ),
+    ("q_learning_losses", "q_learning_targets: `-1` -> `1`"): (
+        "Q(rows, next_states) is always (N, A): its dimension 1 is its last"
+    ),
+    (
+        "q_learning_losses",
+        "td_update_: `q_table.shape[0] == 1 and flat.shape[0] > 1` -> `q_table.shape[0] == 1 or flat.shape[0] > 1`",
+    ): ("per-environment tables never collide: dividing their steps by the hit counts divides by 1"),
+    ("q_learning_losses", "td_update_: `flat.shape[0] > 1` -> `flat.shape[0] >= 1`"): (
+        "one environment on a shared table: its hit count is 1"
+    ),
     ("memory_sampler", "RandomMemory.sample: `sequence_length > 1` -> `sequence_length >= 1`"): (
         "for sequence_length 1 the offsets are [0]: the expansion adds nothing"
     ),

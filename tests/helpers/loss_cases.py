@@ -491,6 +491,17 @@ TD_UPDATE_SHARED_CASE: Case = {
     "expected_td_errors": [2.0, 4.0, 2.0],
     "expected_table": [[[0.0, 2.5], [1.0, 0.0]]],
 }
+# Two environments on one entry of a shared table: 1 + .5·mean(3 - 1, 5 - 1) = 2.5
+TD_UPDATE_SHARED_PAIR_CASE: Case = {
+    "q_table": [[[1.0]]],
+    "rows": [0, 0],
+    "states": [0, 0],
+    "actions": [0, 0],
+    "targets": [3.0, 5.0],
+    "learning_rate": 0.5,
+    "expected_td_errors": [2.0, 4.0],
+    "expected_table": [[[2.5]]],
+}
 # One table per environment: each moves by α·(target - Q) on its own table: 1 + .1·1, 3 + .1·(-2)
 TD_UPDATE_PER_ENV_CASE: Case = {
     "q_table": [[[0.0, 1.0]], [[0.0, 3.0]]],

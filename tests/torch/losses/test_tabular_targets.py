@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 import torch
-from helpers.loss_cases import TABULAR_TARGET_CASE, TD_UPDATE_PER_ENV_CASE, TD_UPDATE_SHARED_CASE
+from helpers.loss_cases import (
+    TABULAR_TARGET_CASE,
+    TD_UPDATE_PER_ENV_CASE,
+    TD_UPDATE_SHARED_CASE,
+    TD_UPDATE_SHARED_PAIR_CASE,
+)
 
 from steprl.agents.torch.q_learning.losses import q_learning_targets, sarsa_targets, table_rows, td_update_
 
@@ -28,7 +33,11 @@ def test_q_learning_and_sarsa_targets() -> None:
     )
 
 
-@pytest.mark.parametrize("case", [TD_UPDATE_SHARED_CASE, TD_UPDATE_PER_ENV_CASE], ids=["shared", "per_env"])
+@pytest.mark.parametrize(
+    "case",
+    [TD_UPDATE_SHARED_CASE, TD_UPDATE_SHARED_PAIR_CASE, TD_UPDATE_PER_ENV_CASE],
+    ids=["shared", "shared_pair", "per_env"],
+)
 def test_td_update(case: dict[str, Any]) -> None:
     table = torch.tensor(case["q_table"])
     index = {k: torch.tensor(case[k]) for k in ("rows", "states", "actions")}
