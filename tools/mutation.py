@@ -466,10 +466,26 @@ def _wait(pid: int, start: float, timeout: float) -> tuple[str, float]:
         time.sleep(0.02)
 
 
-def run_group(name: str, copy_root: Path, verbose: bool, limit: int | None, match: str | None) -> list[Mutant]:
+def run_group(
+    name: str, copy_root: Path, verbose: bool, limit: int | None, match: str | None, previous: list[dict] | None
+) -> list[Mutant]:
+    """Run the group's mutants; with ``previous`` (the group's records from an earlier ``--json``), only those that
+    were not killed then, when the group enumerates exactly the same mutants (same code)."""
     group = GROUPS[name]
     mutants = [m for source in group.sources for m in enumerate_mutants(source)]
     mutants = [m for m in mutants if match is None or match in m.description][:limit]
+    carried: list[Mutant] = []
+    if previous is not None:
+        before = {(r["source"], r["description"]): r["status"] for r in previous}
+        if set(before) != {(m.source, m.description) for m in mutants}:
+            print(f"{name}: the code differs from the previous run: running every mutant", flush=True)
+        else:
+            for mutant in mutants:
+                if before[(mutant.source, mutant.description)] in ("killed", "timeout"):
+                    mutant.status = before[(mutant.source, mutant.description)]
+                    mutant.detail = "killed in the previous run"
+                    carried.append(mutant)
+            mutants = [m for m in mutants if m not in carried]
     for source in group.sources:  # the unmutated baseline, in the same ast.unparse formatting as the mutants
         (copy_root / source.path).write_text(mutated_source(None, source.path))
     status, seconds = run_tests(group.tests, 600, copy_root)
@@ -477,7 +493,11 @@ def run_group(name: str, copy_root: Path, verbose: bool, limit: int | None, matc
         print(f"{name}: SKIPPED, its tests fail without any mutation ({status}): {' '.join(group.tests)}", flush=True)
         return []
     timeout = max(15.0, 4 * seconds)
-    print(f"{name}: {len(mutants)} mutants, baseline {seconds:.1f} s, timeout {timeout:.0f} s", flush=True)
+    print(
+        f"{name}: {len(mutants)} mutants to run ({len(carried)} killed before), baseline {seconds:.1f} s, "
+        f"timeout {timeout:.0f} s",
+        flush=True,
+    )
     for i, mutant in enumerate(mutants):
         target = copy_root / mutant.source
         target.write_text(mutated_source(mutant, mutant.source))
@@ -488,7 +508,7 @@ def run_group(name: str, copy_root: Path, verbose: bool, limit: int | None, matc
             mutant.status = "equivalent"
         if verbose and (mutant.status in ("survived", "equivalent") or match is not None):
             print(f"  [{i + 1}/{len(mutants)}] {mutant.status}: {mutant.source}:{mutant.line} {mutant.description}")
-    return mutants
+    return carried + mutants
 
 
 def summary(results: dict[str, list[Mutant]]) -> str:
@@ -541,6 +561,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ref", help="measure this git commit (src, tests, pyproject.toml) instead of the working tree, e.g. HEAD"
     )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        help="an earlier --json file: rerun only the mutants it did not kill (for groups whose code is unchanged)",
+    )
     parser.add_argument("--match", help="run only the mutants whose description contains this text")
     parser.add_argument(
         "--source",
@@ -589,7 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         _preload()
         results: dict[str, list[Mutant]] = {}
         for name in names:
-            results[name] = run_group(name, copy_root, args.verbose, args.limit, args.match)
+            previous = json.loads(args.previous.read_text()).get(name) if args.previous else None
+            results[name] = run_group(name, copy_root, args.verbose, args.limit, args.match, previous)
             print(summary({name: results[name]}).splitlines()[-1], flush=True)
             if args.json:
                 records = {group: [vars(m) for m in mutants] for group, mutants in results.items()}
