@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 
@@ -15,13 +16,7 @@ from steprl import config, logger
 # the suite runs strict: an unknown configuration key anywhere in a test is an error, not a warning
 config.strict = True
 
-
-def _seeded_np_random(seed: int | None = None) -> tuple[np.random.Generator, int]:
-    """``gymnasium.utils.seeding.np_random`` without OS entropy: an environment or space reset without a seed takes
-    its seed from NumPy's global generator, which every test seeds (here, or with ``steprl.utils.set_seed``)."""
-    if seed is None:
-        seed = int(np.random.randint(2**31 - 1))
-    return _np_random(seed)
+DEFAULT_ENV_SEED = 20261202  # first seed of the sequence unseeded Gymnasium environments and spaces take in a test
 
 
 _np_random = gymnasium.utils.seeding.np_random
@@ -29,8 +24,15 @@ _np_random = gymnasium.utils.seeding.np_random
 
 @pytest.fixture(autouse=True)
 def _no_os_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Environments and spaces reset without a seed are seeded from the test's seeded NumPy generator."""
-    monkeypatch.setattr(gymnasium.utils.seeding, "np_random", _seeded_np_random)
+    """No OS entropy: what Gymnasium seeds without a seed (environments reset without one, and the spaces every
+    vector environment creates) takes the next seed of a fixed per-test sequence. The global generators are left
+    alone, so creating an environment never shifts a test's random numbers."""
+    seeds = itertools.count(DEFAULT_ENV_SEED)
+
+    def np_random(seed: int | None = None) -> tuple[np.random.Generator, int]:
+        return _np_random(next(seeds) if seed is None else seed)
+
+    monkeypatch.setattr(gymnasium.utils.seeding, "np_random", np_random)
 
 
 @pytest.fixture(autouse=True)

@@ -493,9 +493,9 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         }
         try:
             agent = _make_agent(preset, env, run_dir, vector_steps, backend)
-            if start and agent.writer is not None:  # hide the events a killed run wrote after its checkpoint
-                agent.writer.close()
-                agent.writer = type(agent.writer)(log_dir=agent.experiment_dir, purge_step=start + 1)
+            if start and agent.write_interval > 0:  # hide the events a killed run wrote after its checkpoint
+                with contextlib.suppress(ImportError):  # no TensorBoard: init() says so and writes nothing
+                    agent.writer = agent._writer_class()(log_dir=agent.experiment_dir, purge_step=start + 1)
             with strict_config():
                 trainer = ManualTrainer(env=env, agents=agent, cfg=trainer_cfg)
                 evaluator = ManualTrainer(

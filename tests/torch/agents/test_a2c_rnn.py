@@ -94,6 +94,7 @@ def _cue_run(recurrent: bool) -> float:
     return cue_run(A2C_RNN if recurrent else A2C, cfg, recurrent)
 
 
+@pytest.mark.slow
 def test_gru_policy_solves_the_cue_memory_task():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -172,6 +172,7 @@ def _cue_run(recurrent: bool, steps: int = 360) -> float:
     return cue_run(PPO_RNN if recurrent else PPO, cfg, recurrent, steps=steps)
 
 
+@pytest.mark.slow
 def test_gru_policy_solves_a_memory_task_that_a_feedforward_policy_cannot():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
