@@ -136,6 +136,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "autograd.grad differentiates w.r.t. the parameters only: the product's value is the same whether or not "
         "the direction carries a graph"
     ),
+    ("dqn_losses", "dqn_targets: `-1` -> `1`"): "the next action values are (B, num_actions): dimension 1 is the last",
+    ("dqn_losses", "dqn_targets: `-1` -> `1` (#2)"): "as above, for the gather of double DQN",
+    ("dqn_losses", "dqn_targets: `-1` -> `1` (#3)"): "as above, for the online argmax of double DQN",
     ("q_learning_losses", "q_learning_targets: `-1` -> `1`"): (
         "Q(rows, next_states) is always (N, A): its dimension 1 is its last"
     ),

@@ -244,13 +244,14 @@ SMOOTHING_CASE: Case = {
     "expected_bounded": [[1.0, -0.5], [1.0, 0.5]],
     "expected_unbounded": [[1.0, -1.2], [1.8, 0.5]],
 }
-# min over the critics [min(2, 3, 1.5), min(1, -4, 0)] = [1.5, -4]; r + .5·(1 - term)·min = [0.5 + 0.75, 1.0]
+# min over the critics per row: [min(2, 3, 1.5), min(1, -4, 0), min(4, 1, 2)] = [1.5, -4, 1];
+# r + .5·(1 - term)·min = [0.5 + 0.75, 1.0 (terminated), 0 + 0.5]. Critics 1 and 2 only: min = [2, -4, 1]
 CLIPPED_DOUBLE_Q_CASE: Case = {
-    "inputs": {"rewards": [0.5, 1.0], "terminated": [False, True]},
-    "next_q_values": [[2.0, 1.0], [3.0, -4.0], [1.5, 0.0]],
+    "inputs": {"rewards": [0.5, 1.0, 0.0], "terminated": [False, True, False]},
+    "next_q_values": [[2.0, 1.0, 4.0], [3.0, -4.0, 1.0], [1.5, 0.0, 2.0]],
     "kwargs": {"discount_factor": 0.5},
-    "expected_two": [0.5 + 0.5 * 2.0, 1.0],  # critics 1 and 2 only: min = [2, -4]
-    "expected_three": [1.25, 1.0],
+    "expected_two": [1.5, 1.0, 0.5],
+    "expected_three": [1.25, 1.0, 0.5],
 }
 
 # ------------------------------------------------------------------------------------------------------ DQN / DDQN
