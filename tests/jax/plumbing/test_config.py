@@ -128,3 +128,11 @@ def test_torch_wrapped_env_is_refused_by_the_jax_wrap_env() -> None:
         jax_wrap(env)
     wrapped = jax_wrap(gymnasium.make("CartPole-v1"), verbose=False)
     assert jax_wrap(wrapped) is wrapped
+
+
+def test_skrl_deprecated_envs_jax_path() -> None:
+    from steprl.envs import jax as envs_jax
+    from steprl.envs.wrappers.jax import MultiAgentEnvWrapper, Wrapper, wrap_env
+
+    assert envs_jax.wrap_env is wrap_env
+    assert envs_jax.Wrapper is Wrapper and envs_jax.MultiAgentEnvWrapper is MultiAgentEnvWrapper
