@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 
 from steprl import config
 
-BACKENDS = ("torch", "jax-numpy", "jax")
+_NO_JAX = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="the jax extra is not installed")
+# parametrize values: torch, JAX returning NumPy arrays, JAX returning jax.Array (skipped without JAX)
+BACKENDS = ("torch", pytest.param("jax-numpy", marks=_NO_JAX), pytest.param("jax", marks=_NO_JAX))
 
 
 @contextmanager
