@@ -139,6 +139,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("dqn_losses", "dqn_targets: `-1` -> `1`"): "the next action values are (B, num_actions): dimension 1 is the last",
     ("dqn_losses", "dqn_targets: `-1` -> `1` (#2)"): "as above, for the gather of double DQN",
     ("dqn_losses", "dqn_targets: `-1` -> `1` (#3)"): "as above, for the online argmax of double DQN",
+    (
+        "dqn_losses",
+        "dqn_loss: `-1` -> `1`",
+    ): "the action values are (B, num_actions): gather on dimension 1 is the last",
     ("q_learning_losses", "q_learning_targets: `-1` -> `1`"): (
         "Q(rows, next_states) is always (N, A): its dimension 1 is its last"
     ),

@@ -278,17 +278,17 @@ DQN_LOSS_CASE: Case = {
 }
 
 # ------------------------------------------------------------------------------------------------------ SAC
-# min(Q1', Q2') - α·log π = [1 + .2, 3 - .4] = [1.2, 2.6]; r + .9·(1 - term)·that = [1 + 1.08, 0.5]
+# min(Q1', Q2') - α·log π = [1 + .4, 3 - .4] = [1.4, 2.6]; r + .9·(1 - term)·that = [1 + 1.26, 0.5]
 SAC_TARGET_CASE: Case = {
     "inputs": {
         "rewards": [1.0, 0.5],
         "terminated": [False, True],
         "next_q1": [2.0, 3.0],
         "next_q2": [1.0, 5.0],
-        "next_log_prob": [-1.0, 2.0],
+        "next_log_prob": [-2.0, 2.0],
     },
     "kwargs": {"alpha": 0.2, "discount_factor": 0.9},
-    "expected": [2.08, 0.5],
+    "expected": [2.26, 0.5],
 }
 # (mean((1-1)², (2-1)²) + mean((0-1)², (3-1)²)) / 2 = (0.5 + 2.5) / 2
 SAC_CRITIC_LOSS_CASE: Case = {
