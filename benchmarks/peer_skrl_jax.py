@@ -71,18 +71,28 @@ def main() -> None:
     for _ in range(args.repeats):
         venv = SqueezeActions(gym.make_vec("CartPole-v1", num_envs=NUM_ENVS, vectorization_mode="sync"))
         env = wrap_env(venv, verbose=False)
-        models = {"policy": Policy(env.observation_space, env.action_space, env.device),
-                  "value": Value(env.observation_space, env.action_space, env.device)}
+        models = {
+            "policy": Policy(env.observation_space, env.action_space, env.device),
+            "value": Value(env.observation_space, env.action_space, env.device),
+        }
         for role, model in models.items():
             model.init_state_dict(role)
         cfg = PPO_DEFAULT_CONFIG.copy()
         cfg.update(rollouts=128, learning_epochs=4, mini_batches=4)
         cfg["experiment"] = {**cfg["experiment"], "write_interval": 0, "checkpoint_interval": 0}
-        agent = PPO(models=models, memory=RandomMemory(memory_size=128, num_envs=NUM_ENVS, device=env.device),
-                    cfg=cfg, observation_space=env.observation_space, action_space=env.action_space,
-                    device=env.device)
-        trainer = SequentialTrainer(env=env, agents=agent, cfg={"timesteps": args.steps // NUM_ENVS, "headless": True,
-                                                                "disable_progressbar": True})
+        agent = PPO(
+            models=models,
+            memory=RandomMemory(memory_size=128, num_envs=NUM_ENVS, device=env.device),
+            cfg=cfg,
+            observation_space=env.observation_space,
+            action_space=env.action_space,
+            device=env.device,
+        )
+        trainer = SequentialTrainer(
+            env=env,
+            agents=agent,
+            cfg={"timesteps": args.steps // NUM_ENVS, "headless": True, "disable_progressbar": True},
+        )
         start = time.perf_counter()
         trainer.train()
         best = max(best, args.steps / (time.perf_counter() - start))

@@ -49,12 +49,22 @@ def jax_ppo(steps: int, num_envs: int, backend: str) -> Run:
     env.reset(force=True, seed=0)
     assert env.num_envs == num_envs
     space = gym.spaces.Box(-1, 1, env.observation_space.shape, seed=0)  # a seeded sample for init_state_dict
-    models = {"policy": Policy(env.observation_space, env.action_space), "value": Value(env.observation_space, env.action_space)}
+    models = {
+        "policy": Policy(env.observation_space, env.action_space),
+        "value": Value(env.observation_space, env.action_space),
+    }
     for role, model in models.items():
         model.init_state_dict(role, inputs={"states": space.sample().reshape(1, -1)})
     cfg = PPO_DEFAULT_CONFIG.copy()
-    cfg.update(rollouts=128, learning_epochs=4, mini_batches=4, experiment={"write_interval": 0, "checkpoint_interval": 0})
-    agent = PPO(models=models, memory=RandomMemory(memory_size=128, num_envs=num_envs), cfg=cfg,
-                observation_space=env.observation_space, action_space=env.action_space)
+    cfg.update(
+        rollouts=128, learning_epochs=4, mini_batches=4, experiment={"write_interval": 0, "checkpoint_interval": 0}
+    )
+    agent = PPO(
+        models=models,
+        memory=RandomMemory(memory_size=128, num_envs=num_envs),
+        cfg=cfg,
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+    )
     policy = models["policy"]
     return measure_ppo(env, agent, steps, ready=lambda: jax.block_until_ready(policy.state_dict.params))
