@@ -310,14 +310,14 @@ SAC_POLICY_LOSS_CASE: Case = {
     "grad_q1": [-0.5, 0.0],
     "grad_q2": [0.0, -0.5],
 }
-# -log α · mean(log π + H) = -0.3 · mean(-2, -0.5) = 0.375; d/d(log α) = -mean(log π + H) = 1.25 (> 0: entropy
-# -mean log π = 0.25 is above the target -1, so gradient descent lowers log α); no gradient reaches log π
+# -log α · mean(log π + H) = -0.3 · mean(-2, 1) = 0.15; d/d(log α) = -mean(log π + H) = 0.5 (> 0: the entropy
+# -mean log π = -0.5 is above the target -1, so gradient descent lowers log α); no gradient reaches log π
 SAC_ENTROPY_LOSS_CASE: Case = {
     "log_alpha": 0.3,
-    "log_prob": [-1.0, 0.5],
+    "log_prob": [-1.0, 2.0],
     "target_entropy": -1.0,
-    "expected": 0.375,
-    "grad_log_alpha": 1.25,
+    "expected": 0.15,
+    "grad_log_alpha": 0.5,
 }
 
 # ------------------------------------------------------------------------------------------------------ TRPO
