@@ -144,3 +144,13 @@ def test_mistakes_get_clear_errors() -> None:
     agent.memory = RandomMemory(memory_size=5, num_envs=2)
     with pytest.raises(ValueError, match="must equal cfg\\['rollouts'\\]"):
         agent.init({"timesteps": 10})
+
+
+def test_an_optax_schedule_sets_the_rate_per_optimizer_step() -> None:
+    import optax
+
+    agent = _run("numpy", learning_rate_scheduler=optax.linear_schedule,
+                 learning_rate_scheduler_kwargs={"init_value": 1e-3, "end_value": 0.0, "transition_steps": 8})  # fmt: skip
+    _, metrics = agent._update_jit(agent._train_state(), agent._read_rollout())
+    # three updates of 4 steps happened (12 steps), this one ends at step 16: the rate reached 0
+    assert float(metrics["learning_rate"]) == 0.0

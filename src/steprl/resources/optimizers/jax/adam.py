@@ -11,9 +11,10 @@ import optax
 __all__ = ["Adam", "AdamOptimizer", "adam_transformation", "learning_rate_of", "with_learning_rate"]
 
 
-def adam_transformation(lr: float, grad_norm_clip: float = 0.0, scale: bool = True) -> optax.GradientTransformation:
-    """``[clip_by_global_norm] → adam`` with the learning rate as an injected hyperparameter (changeable inside
-    ``jit``: :func:`with_learning_rate`); ``scale=False``: Adam's direction only (the caller applies the rate)."""
+def adam_transformation(lr: Any, grad_norm_clip: float = 0.0, scale: bool = True) -> optax.GradientTransformation:
+    """``[clip_by_global_norm] → adam`` with the learning rate (a number or an optax schedule ``count -> lr``) as an
+    injected hyperparameter, changeable inside ``jit`` (:func:`with_learning_rate`); ``scale=False``: Adam's direction
+    only (the caller applies the rate)."""
     if scale:
         adam = optax.inject_hyperparams(optax.adam)(learning_rate=lr)
     else:
@@ -55,7 +56,7 @@ class AdamOptimizer(flax.struct.PyTreeNode):
         return self.replace(state=state)
 
 
-def Adam(model: Any, lr: float = 1e-3, grad_norm_clip: float = 0.0, scale: bool = True) -> AdamOptimizer:  # noqa: N802
+def Adam(model: Any, lr: Any = 1e-3, grad_norm_clip: float = 0.0, scale: bool = True) -> AdamOptimizer:  # noqa: N802
     """skrl's JAX ``Adam(model, lr=1e-3, grad_norm_clip=0, scale=True)``.
 
     ``step(grad, model, lr=None)`` returns the next optimizer and writes the updated parameters into
@@ -64,7 +65,7 @@ def Adam(model: Any, lr: float = 1e-3, grad_norm_clip: float = 0.0, scale: bool 
     """
     if getattr(model, "state_dict", None) is None:
         raise ValueError("Adam needs an initialised model: call model.init_state_dict(role) first")
-    if scale and not lr > 0:
-        raise ValueError(f"Adam lr must be > 0, got {lr}")
-    transformation = adam_transformation(float(lr), float(grad_norm_clip), scale)
+    if scale and not callable(lr) and not float(lr) > 0:
+        raise ValueError(f"Adam lr must be > 0 (or an optax schedule), got {lr}")
+    transformation = adam_transformation(lr if callable(lr) else float(lr), float(grad_norm_clip), scale)
     return AdamOptimizer(transformation=transformation, state=transformation.init(model.state_dict.params), scale=scale)
