@@ -90,6 +90,7 @@ def test_gaussian_policy_on_pendulum(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert (run_dir / "checkpoints" / "final_agent.pt").is_file() and (run_dir / "learning_curve.png").is_file()
 
 
+@pytest.mark.slow
 def test_subprocess_python_m_and_console_script(tmp_path: Path) -> None:
     commands = [[sys.executable, "-m", "steprl"]]
     script = shutil.which("steprl")

@@ -93,6 +93,7 @@ def test_agent_that_cannot_act_in_the_environment(
     one_error_line(line, *fragments)
 
 
+@pytest.mark.slow
 def test_mismatch_in_a_subprocess_and_under_python_O(tmp_path: Path) -> None:
     """What a user sees: one line and status 2, also with ``python -O`` (checks are not ``assert`` statements)."""
     for optimize in (False, True):

@@ -111,6 +111,7 @@ def test_a_second_run_on_a_running_directory_fails_at_once(
     assert "in use" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_ctrl_c_releases_the_lock(tmp_path: Path, processes: list[subprocess.Popen[str]]) -> None:
     run_dir = tmp_path / "run"
     run = start("train", "--run-dir", str(run_dir), *LONG)
@@ -137,6 +138,7 @@ def test_the_lock_is_released_after_an_error_and_held_in_process(
     assert is_free(run_dir)
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_loadable_checkpoints_and_resume_finishes(
     tmp_path: Path,
     processes: list[subprocess.Popen[str]],

@@ -271,6 +271,7 @@ def test_close_environment_once():
     assert closes == [1]
 
 
+@pytest.mark.slow
 def test_environment_closed_at_interpreter_exit(tmp_path):
     script = tmp_path / "s.py"
     script.write_text(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
+import pytest
 import torch
 
 from steprl.cli import main
@@ -27,6 +28,7 @@ def test_box_observations_pass_through() -> None:
     assert encode_states(policy, states) is states
 
 
+@pytest.mark.slow
 def test_the_command_trains_on_tuple_observations(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     args = ["train", "--env", "Blackjack-v1", "--timesteps", "2048", "--eval-every", "0", "--eval-episodes", "2"]

@@ -101,6 +101,7 @@ def _fit_value(terminate_instead: bool) -> float:
         return agent.value.act({"states": torch.zeros(1, 1)}, role="value")[0].item()
 
 
+@pytest.mark.slow
 def test_truncation_bootstraps_from_final_observation():
     """A never-ending task cut by a time limit: V(s) -> 1/(1-γ) = 10 only when truncation bootstraps."""
     truncated_value = _fit_value(terminate_instead=False)

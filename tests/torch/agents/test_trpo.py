@@ -229,6 +229,7 @@ def _fit_value(terminate_instead: bool) -> float:
         return agent.value.act({"states": torch.zeros(1, 1)}, role="value")[0].item()
 
 
+@pytest.mark.slow
 def test_truncation_bootstraps_from_final_observation():
     assert _fit_value(terminate_instead=False) == pytest.approx(10.0, rel=0.1)
     assert _fit_value(terminate_instead=True) == pytest.approx(2.63, abs=0.4)
