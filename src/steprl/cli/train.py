@@ -466,7 +466,8 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         render = {"render_mode": "human"} if args.render else {}
         if is_multi_agent_env_id(spec.env_id):
             env = guard_env(lambda: make_multi_agent_env(spec.env_id, num_envs, preset.env_kwargs), spec.env_id)
-            eval_env = probe
+            eval_env = make_multi_agent_env(spec.env_id, 1, preset.env_kwargs)  # on the device chosen above
+            envs.append(eval_env)
         else:
             env = guard_env(
                 lambda: wrap_env(
