@@ -160,8 +160,9 @@ class OnPolicyAgent(RolloutSchedule, Agent):
             lr: Any = self._learning_rate
             if self.scheduler is not None and not isinstance(self.scheduler, KLAdaptiveSchedule):
                 lr = self.scheduler  # an optax schedule: evaluated at the optimizer's step count
-            self.policy_optimizer = Adam(self.policy, lr, self._grad_norm_clip)
-            self.value_optimizer = Adam(self.value, lr, self._grad_norm_clip)
+            # gradients are clipped jointly in the update (one global norm over both models, as the torch agents do)
+            self.policy_optimizer = Adam(self.policy, lr)
+            self.value_optimizer = Adam(self.value, lr)
             self.checkpoint_modules["policy_optimizer"] = self.policy_optimizer
             self.checkpoint_modules["value_optimizer"] = self.value_optimizer
 
@@ -388,6 +389,10 @@ class OnPolicyAgent(RolloutSchedule, Agent):
                 )
             states = self._preprocess(state_pre, mb.states)
             (_, parts), (policy_grads, value_grads) = grad_fn(ts.policy_params, ts.value_params, states, mb, key)
+            if self._grad_norm_clip > 0:  # one global norm over policy and value gradients (torch's clip_grad_norm_)
+                norm = optax.global_norm((policy_grads, value_grads))
+                factor = jnp.minimum(1.0, self._grad_norm_clip / (norm + 1e-6))
+                policy_grads, value_grads = jax.tree_util.tree_map(lambda g: g * factor, (policy_grads, value_grads))
             exceeded = active & (self._kl_threshold > 0) & (parts.get("kl", 0.0) > self._kl_threshold)
             step = active & ~exceeded
             policy_updates, policy_opt = self.policy_optimizer.transformation.update(
