@@ -53,10 +53,14 @@ def make_multi_agent_env(env_id: str, num_envs: int, env_kwargs: Mapping[str, An
         try:
             env = vmas.make_env(scenario, num_envs=num_envs, device=device, **dict(env_kwargs))
         except Exception as exc:  # noqa: BLE001 (any failure to build the scenario is the user's input)
-            raise CLIError(f"--env {env_id}: cannot make VMAS scenario '{scenario}' ({exception_message(exc)})") from exc
+            raise CLIError(
+                f"--env {env_id}: cannot make VMAS scenario '{scenario}' ({exception_message(exc)})"
+            ) from exc
         return wrap_env(env, verbose=False)
     if ":" not in env_id:
-        raise CLIError(f"--env {env_id}: write a PettingZoo environment as <package>:<name>, e.g. mpe2:simple_spread_v3")
+        raise CLIError(
+            f"--env {env_id}: write a PettingZoo environment as <package>:<name>, e.g. mpe2:simple_spread_v3"
+        )
     copies = [_parallel_env(env_id, env_kwargs) for _ in range(num_envs)]
     return wrap_env(copies if num_envs > 1 else copies[0], verbose=False)
 
