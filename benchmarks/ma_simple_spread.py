@@ -1,9 +1,9 @@
 """IPPO / MAPPO on PettingZoo MPE ``simple_spread_v3`` (N=3, 25 cycles, discrete actions): learning curve and wall time.
 
 Deterministic evaluation (greedy actions) over 100 episodes every ``--eval-every`` environment steps; the return is
-summed over the three agents (a random policy scores about -84, standing still about -76). Both agents share one
-policy and one value network between the three agents (agent id appended to the inputs). Run by hand, one seed per
-process::
+summed over the three agents (a random policy scores about -84, standing still about -76). The settings are those
+of the ``steprl train --env mpe2:simple_spread_v3`` presets: one policy and one value network shared by the three
+agents (agent id appended to the inputs). Run by hand, one seed per process::
 
     python benchmarks/ma_simple_spread.py --agent mappo --seed 0 --steps 500000 --out /tmp/mappo_0.json
 """
