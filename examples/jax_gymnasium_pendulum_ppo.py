@@ -68,9 +68,9 @@ class Value(DeterministicMixin, Model):
 # note: the environment version may change depending on the gymnasium version
 try:
     env = gym.vector.make("Pendulum-v1", num_envs=4, asynchronous=False)
-except (gym.error.DeprecatedEnv, gym.error.VersionNotFound) as e:
+except (gym.error.DeprecatedEnv, gym.error.VersionNotFound) as e:  # noqa: F841 (skrl's script, unchanged)
     env_id = [spec for spec in gym.envs.registry if spec.startswith("Pendulum-v")][0]
-    print("Pendulum-v1 not found. Trying {}".format(env_id))
+    print("Pendulum-v1 not found. Trying {}".format(env_id))  # noqa: UP032
     env = gym.vector.make(env_id, num_envs=4, asynchronous=False)
 env = wrap_env(env)
 
