@@ -50,6 +50,7 @@ def check_run_dir(run_dir: Path, env: str, mean: float, episodes: int) -> dict:
     return summary
 
 
+@pytest.mark.slow
 def test_train_in_process_writes_every_artefact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = tmp_path / "run"
     assert main(["train", "--seed", "3", "--run-dir", str(run_dir), *TINY]) == 0
@@ -60,6 +61,7 @@ def test_train_in_process_writes_every_artefact(tmp_path: Path, capsys: pytest.C
     check_run_dir(run_dir, "CartPole-v1", float(match.group(1)), 2)
 
 
+@pytest.mark.slow
 def test_same_seed_same_results(tmp_path: Path) -> None:
     summaries = []
     for name in ("a", "b"):
@@ -68,6 +70,7 @@ def test_same_seed_same_results(tmp_path: Path) -> None:
     assert summaries[0]["evaluations"] == summaries[1]["evaluations"]
 
 
+@pytest.mark.slow
 def test_gaussian_policy_on_pendulum(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run_dir = tmp_path / "pendulum"
     args = [

@@ -165,6 +165,7 @@ def test_unknown_environment(
     one_error_line(fails(capsys, tmp_path / "run", "--env", env_id, *TINY), *fragments)
 
 
+@pytest.mark.slow
 def test_unversioned_id_means_the_latest_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--env", "CartPole", "--run-dir", str(tmp_path / "run"), *TINY, "--eval-episodes", "1"]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())

@@ -131,18 +131,22 @@ def test_every_preset_parses_and_builds_a_ppo(env_id: str) -> None:
      ("ddpg", "MountainCarContinuous-v0"), ("dqn", "MountainCar-v0"), ("ddqn", "MountainCar-v0")],
 )
 def test_default_preset_tables_build_their_agents(agent: str, env_id: str, tmp_path: Any) -> None:
-    """The generic tables of ``default.toml`` (environments without a preset) build and train a few steps."""
+    """The generic tables of ``default.toml`` (environments without a preset) build, and update on a small budget."""
     from steprl.cli.train import _make_agent
     from steprl.envs.wrappers.torch import wrap_env
     from steprl.trainers.torch import ManualTrainer
 
     preset = load_preset(env_id, agent)
     assert preset.is_default
+    preset = small_budget(preset)
     env = wrap_env(gymnasium.make_vec(env_id, num_envs=preset.num_envs, vectorization_mode="sync"), verbose=False)
+    env.reset(seed=0)
     built = _make_agent(preset, env, str(tmp_path / "run"), 1000)
     trainer = ManualTrainer(env=env, agents=built, cfg={"timesteps": 1000, "headless": True, "disable_progressbar": True})
-    for t in range(3):
+    start = parameters(built)
+    for t in range(learning_steps(preset)):
         trainer.train(timestep=t)
+    assert not all(torch.equal(a, b) for a, b in zip(start, parameters(built))), f"{agent} on {env_id} never updated"
     env.close()
 
 
