@@ -41,6 +41,7 @@ _PIP_NAMES = {
     "pygame": '"gymnasium[classic-control]"',
     "ale_py": "ale-py",
     "tensorboard": '"steprl[tensorboard]"',
+    "tensorboardX": '"steprl[tensorboard]"',
     "matplotlib": '"steprl[plot]"',
     "torch": '"steprl[torch]"',
     "jax": '"steprl[jax]"',
@@ -88,6 +89,7 @@ def check_dependencies(backend: str = "torch") -> None:
     needed = [("torch", "the steprl command trains PyTorch agents")]
     if backend == "jax":
         needed = [(module, "--backend jax trains JAX agents") for module in ("jax", "flax", "optax")]
+        needed.append(("tensorboardX", "JAX agents write TensorBoard events through tensorboardX"))
     for module, why in (
         *needed,
         ("tensorboard", "the steprl command writes TensorBoard events to the run directory"),
