@@ -108,7 +108,7 @@ def test_sequential_trainer_and_run_episodes_drive_copies() -> None:
     SequentialTrainer(env=env, agents=agent, cfg={"timesteps": 5, **QUIET}).train()
     assert len(agent.transitions) == 5
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 5, **QUIET})
-    returns = trainer.run_episodes(6)
+    returns = trainer.run_episodes(6, max_steps=50)
     assert sorted(returns) == sorted([35.0, 35.0, 4 * 12.0, 4 * 12.0, 1 + 5 * 11.0, 1 + 5 * 11.0])
 
 
