@@ -390,7 +390,7 @@ class OnPolicyAgent(RolloutSchedule, Agent):
             states = self._preprocess(state_pre, mb.states)
             (_, parts), (policy_grads, value_grads) = grad_fn(ts.policy_params, ts.value_params, states, mb, key)
             if self._grad_norm_clip > 0:  # one global norm over policy and value gradients (torch's clip_grad_norm_)
-                norm = optax.global_norm((policy_grads, value_grads))
+                norm = optax.tree.norm((policy_grads, value_grads))
                 factor = jnp.minimum(1.0, self._grad_norm_clip / (norm + 1e-6))
                 policy_grads, value_grads = jax.tree_util.tree_map(lambda g: g * factor, (policy_grads, value_grads))
             exceeded = active & (self._kl_threshold > 0) & (parts.get("kl", 0.0) > self._kl_threshold)
