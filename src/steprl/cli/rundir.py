@@ -8,7 +8,7 @@ A run directory holds, besides the TensorBoard events and ``learning_curve.png``
   starts; ``--resume`` reads it back;
 - ``progress.json``: what the command itself accumulates (evaluations, the training curve, the best training
   return, times), written right before each periodic checkpoint, so it is never older than the newest one;
-- ``checkpoints/agent_<vector step>.pt``: the periodic checkpoints (:meth:`Agent.save`: everything needed to resume).
+- ``checkpoints/agent_<vector step>.pt`` (``.ckpt`` on JAX): the periodic checkpoints (:meth:`Agent.save`: everything needed to resume).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ LOCK_FILE = ".lock"
 RUN_FILE = "run.json"
 RUN_FORMAT = 1
 PROGRESS_FILE = "progress.json"
-CHECKPOINT_PATTERN = re.compile(r"agent_(\d+)\.pt")
+CHECKPOINT_PATTERN = re.compile(r"agent_(\d+)\.(?:pt|ckpt)")  # torch / JAX checkpoint files
 _PID_WAIT_S = 1.0  # how long to wait for a lock holder that has not written its PID yet
 
 
@@ -129,9 +129,9 @@ def write_json(path: str, data: Any, indent: int | None = 2) -> None:
     atomic_write(path, lambda file: file.write(text.encode("utf-8")))
 
 
-def checkpoint_path(run_dir: str, timestep: int) -> str:
-    """The periodic checkpoint of ``run_dir`` after ``timestep`` vector steps."""
-    return os.path.join(run_dir, "checkpoints", f"agent_{timestep}.pt")
+def checkpoint_path(run_dir: str, timestep: int, suffix: str = ".pt") -> str:
+    """The periodic checkpoint of ``run_dir`` after ``timestep`` vector steps (``suffix``: the agent's file format)."""
+    return os.path.join(run_dir, "checkpoints", f"agent_{timestep}{suffix}")
 
 
 def newest_checkpoint(run_dir: str) -> tuple[str, int] | None:

@@ -5,7 +5,7 @@ loop runs ``T // N`` vector steps. Evaluations run every ``--eval-every`` enviro
 rollouts, so they happen right after an update) on a separate single environment with deterministic actions.
 A run directory (see :mod:`steprl.cli.rundir`) holds the TensorBoard events, ``run.json``, ``progress.json``,
 ``checkpoints/`` (about 10 periodic ``agent_<vector step>.pt``, written at rollout boundaries for rollout-based
-agents, plus ``best_agent.pt``, ``best_eval_agent.pt`` and ``final_agent.pt``), ``learning_curve.png`` and
+agents, plus ``best_agent.pt``, ``best_eval_agent.pt`` and ``final_agent.pt``; ``.ckpt`` files on JAX), ``learning_curve.png`` and
 ``summary.json``. ``--resume RUN_DIR`` continues a run from its newest periodic checkpoint.
 """
 
@@ -159,7 +159,7 @@ class _Evaluations:
     ) -> None:
         self.trainer, self.agent, self.episodes, self.max_steps = trainer, agent, episodes, max_steps
         self.num_envs = num_envs
-        self.best_path = os.path.join(checkpoints, "best_eval_agent.pt")
+        self.best_path = os.path.join(checkpoints, f"best_eval_agent{agent.checkpoint_suffix}")
         self.history: list[dict[str, float]] = history if history is not None else []
         self.best = max((e["mean"] for e in self.history if math.isfinite(e["mean"])), default=-float("inf"))
 
@@ -549,10 +549,10 @@ def _checkpoint(setup: _Setup, step: int) -> None:
         best = max((e["mean"] for e in progress.train_means if math.isfinite(e["mean"])), default=-math.inf)
         progress.train_means.append({"timestep": step, "mean": mean})
         if mean > best:
-            save_models(setup.agent, os.path.join(setup.run_dir, "checkpoints", "best_agent.pt"))
+            save_models(setup.agent, os.path.join(setup.run_dir, "checkpoints", f"best_agent{setup.agent.checkpoint_suffix}"))
     progress.timestep = step
     write_json(os.path.join(setup.run_dir, PROGRESS_FILE), progress.to_dict(), indent=None)
-    setup.agent.save(checkpoint_path(setup.run_dir, step))
+    setup.agent.save(checkpoint_path(setup.run_dir, step, setup.agent.checkpoint_suffix))
 
 
 def _run(setup: _Setup) -> int:
@@ -601,7 +601,7 @@ def _run(setup: _Setup) -> int:
         clock()
         progress.finished = True
         _checkpoint(setup, setup.vector_steps)
-        save_models(agent, os.path.join(run_dir, "checkpoints", "final_agent.pt"))
+        save_models(agent, os.path.join(run_dir, "checkpoints", f"final_agent{agent.checkpoint_suffix}"))
         final = evaluate.history[-1]
         train_steps, train_returns = progress.curve.points()
         plot_learning_curve(

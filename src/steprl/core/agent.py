@@ -71,6 +71,8 @@ class Agent:
     ``training_steps > learning_starts`` (counting the current step) — the same comparison in every agent.
     """
 
+    checkpoint_suffix: str = ".pt"  # the file extension of this backend's checkpoint format
+
     def __init__(
         self,
         models: Mapping[str, Any],
@@ -416,22 +418,22 @@ class Agent:
         """Restore what :meth:`_checkpoint_meta` stored (called by :meth:`load`)."""
 
     def write_checkpoint(self, timestep: int | None, timesteps: int | None) -> None:
-        """Write ``checkpoints/agent_<timestep>.pt`` (or one file per module) atomically, plus a pending best model."""
+        """Write ``checkpoints/agent_<timestep><suffix>`` (or one file per module) atomically, plus a pending best model."""
         tag = str(timestep if timestep is not None else datetime.datetime.now().strftime("%y-%m-%d_%H-%M-%S-%f"))
         directory = os.path.join(self.experiment_dir, "checkpoints")
         if self.checkpoint_store_separately:
             for key, module in self._checkpoint_entries().items():
                 if module is not None:
-                    self._save_file(self._state_of(module), os.path.join(directory, f"{self._file_stem(key)}_{tag}.pt"))
+                    self._save_file(self._state_of(module), os.path.join(directory, f"{self._file_stem(key)}_{tag}{self.checkpoint_suffix}"))
         else:
-            self._save_file(self._checkpoint_dict(timestep), os.path.join(directory, f"agent_{tag}.pt"))
+            self._save_file(self._checkpoint_dict(timestep), os.path.join(directory, f"agent_{tag}{self.checkpoint_suffix}"))
         best = self.checkpoint_best_modules
         if best["modules"] and not best["saved"]:
             if self.checkpoint_store_separately:
                 for key, state in best["modules"].items():
-                    self._save_file(state, os.path.join(directory, f"best_{self._file_stem(key)}.pt"))
+                    self._save_file(state, os.path.join(directory, f"best_{self._file_stem(key)}{self.checkpoint_suffix}"))
             else:
-                self._save_file(self._nest(best["modules"]), os.path.join(directory, "best_agent.pt"))
+                self._save_file(self._nest(best["modules"]), os.path.join(directory, f"best_agent{self.checkpoint_suffix}"))
             best["saved"] = True
 
     def save(self, path: str) -> None:

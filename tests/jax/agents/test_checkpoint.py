@@ -50,7 +50,7 @@ def _state(agent: Any) -> dict:
 
 def test_resume_restores_everything_and_continues_identically(tmp_path: Path) -> None:
     saved = _trained(seed=1)  # two updates and a partial rollout
-    path = tmp_path / "agent.pt"
+    path = tmp_path / "agent.ckpt"
     saved.save(str(path))
     assert path.read_bytes().startswith(MAGIC)
     names = set(_state(saved)) - {META_KEY}
@@ -73,10 +73,10 @@ def test_resume_restores_everything_and_continues_identically(tmp_path: Path) ->
 
 def test_plain_load_keeps_the_agents_own_random_state(tmp_path: Path) -> None:
     saved = _trained(seed=1)
-    saved.save(str(tmp_path / "agent.pt"))
+    saved.save(str(tmp_path / "agent.ckpt"))
     other = _trained(seed=2, steps=4)
     key = np.asarray(other._key)
-    other.load(str(tmp_path / "agent.pt"))
+    other.load(str(tmp_path / "agent.ckpt"))
     np.testing.assert_array_equal(np.asarray(other._key), key)
     assert_state_equal(_state(saved)["policy"], _state(other)["policy"])
 
@@ -86,9 +86,9 @@ def test_periodic_and_best_checkpoints_are_written(tmp_path: Path) -> None:
                                                    "checkpoint_interval": 8, "write_interval": 8})  # fmt: skip
     directory = tmp_path / "run" / "checkpoints"
     files = sorted(p.name for p in directory.iterdir())
-    assert "agent_8.pt" in files and "agent_16.pt" in files and "best_agent.pt" in files
+    assert "agent_8.ckpt" in files and "agent_16.ckpt" in files and "best_agent.ckpt" in files
     assert all((directory / name).read_bytes().startswith(MAGIC) for name in files)
-    agent.load(str(directory / "agent_16.pt"))
+    agent.load(str(directory / "agent_16.ckpt"))
 
 
 def _damaged(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
@@ -114,7 +114,7 @@ def _damaged(tmp_path: Path, good: Path) -> dict[str, tuple[Path, str]]:
 
 def test_damaged_foreign_and_torch_files_are_refused_and_change_nothing(tmp_path: Path) -> None:
     agent = _trained(seed=4, steps=10)
-    good = tmp_path / "good.pt"
+    good = tmp_path / "good.ckpt"
     agent.save(str(good))
     before = _state(agent)
     for name, (path, message) in _damaged(tmp_path, good).items():
@@ -130,9 +130,9 @@ def test_checkpoints_of_other_agents_or_shapes_are_refused(tmp_path: Path) -> No
     before = _state(agent)
     config.jax.key = 6
     a2c = build_agent(A2C, A2C_DEFAULT_CONFIG, counting_env(2), mini_batches=2)
-    a2c.save(str(tmp_path / "a2c.pt"))
+    a2c.save(str(tmp_path / "a2c.ckpt"))
     with pytest.raises(CheckpointError, match="holds a A2C agent"):
-        agent.load(str(tmp_path / "a2c.pt"))
+        agent.load(str(tmp_path / "a2c.ckpt"))
     gaussian = build_agent(PPO, PPO_DEFAULT_CONFIG, pendulum_env(2), **CFG)  # same sizes, a log_std more
     gaussian.save(str(tmp_path / "gaussian.pt"))
     with pytest.raises(CheckpointError, match="does not match"):

@@ -61,7 +61,7 @@ def test_jax_ppo_run_writes_the_run_directory_and_resumes(tmp_path: Path) -> Non
     assert summary["backend"] == "jax" and summary["timesteps"] == 1024
     run_dir = tmp_path / "run"
     assert json.loads((run_dir / "run.json").read_text())["backend"] == "jax"
-    assert (run_dir / "checkpoints" / "final_agent.pt").is_file() and (run_dir / "learning_curve.png").is_file()
+    assert (run_dir / "checkpoints" / "final_agent.ckpt").is_file() and (run_dir / "learning_curve.png").is_file()
     assert main(["train", "--resume", str(run_dir), "--timesteps", "2048", "--no-progress"]) == 0
     resumed = json.loads((run_dir / "summary.json").read_text())
     assert resumed["resumed_from"] == [1024] and resumed["timesteps"] == 2048

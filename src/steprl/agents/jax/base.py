@@ -41,7 +41,10 @@ class Agent(core.Agent):
     (``jax_cpu_enable_async_dispatch``), which speeds up small per-step calls without changing any result. Checkpoint modules are JAX models (their parameters), the
     optimizers returned by :func:`steprl.resources.optimizers.jax.Adam` (their optax state), preprocessors and plain
     values. The agent's modules are immutable pytrees: loading replaces them through :meth:`_replace_module`.
+    Checkpoint files end in ``.ckpt`` (see :mod:`steprl.backends.jax_checkpoint`).
     """
+
+    checkpoint_suffix = ".ckpt"
 
     def __init__(
         self,
