@@ -119,11 +119,13 @@ GROUPS: dict[str, Group] = {
     ),
     "memory_sampler": Group(
         (
-            Source("src/steprl/memories/torch/random.py", ("RandomMemory.sample",)),
-            Source("src/steprl/memories/torch/base.py", ("Memory._index", "Memory._randperm", "Memory._split")),
+            Source(
+                "src/steprl/memories/torch/base.py",
+                ("Memory._index", "Memory._randperm", "Memory._randint", "Memory._split"),
+            ),
             Source(
                 "src/steprl/core/memory.py",
-                ("MemoryCore.__len__", "MemoryCore.sample_by_index", "MemoryCore.sample_all"),
+                ("MemoryCore.__len__", "MemoryCore.sample_by_index", "MemoryCore.sample_all", "RandomSampling.sample"),
             ),
         ),
         ("tests/torch/losses/test_memory_sampling.py", "tests/torch/test_memories.py"),
@@ -153,7 +155,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("q_learning_losses", "td_update_: `flat.shape[0] > 1` -> `flat.shape[0] >= 1`"): (
         "one environment on a shared table: its hit count is 1"
     ),
-    ("memory_sampler", "RandomMemory.sample: `sequence_length > 1` -> `sequence_length >= 1`"): (
+    ("memory_sampler", "RandomSampling.sample: `sequence_length > 1` -> `sequence_length >= 1`"): (
         "for sequence_length 1 the offsets are [0]: the expansion adds nothing"
     ),
     ("memory_sampler", "MemoryCore.sample_by_index: `mini_batches > 1` -> `mini_batches >= 1`"): (

@@ -82,6 +82,10 @@ class MemoryCore:
         """A random permutation of ``range(n)`` as the backend's index array (the backend's RNG)."""
         raise NotImplementedError
 
+    def _randint(self, high: int, n: int) -> Any:
+        """``n`` random integers in ``[0, high)`` as the backend's index array (the backend's RNG)."""
+        raise NotImplementedError
+
     def _split(self, indexes: Any, parts: int) -> list[Any]:
         """``indexes`` split into ``parts`` (``array_split`` semantics)."""
         raise NotImplementedError
@@ -294,3 +298,40 @@ class MemoryCore:
         total = self.memory_size * self.num_envs
         self.filled = rows >= total
         self.memory_index, self.env_index = divmod(rows % total, self.num_envs)
+
+
+class RandomSampling(MemoryCore):
+    """``RandomMemory``'s sampling, for every backend: ``class RandomMemory(RandomSampling, Memory)``."""
+
+    def __init__(
+        self,
+        memory_size: int,
+        num_envs: int = 1,
+        device: Any = None,
+        export: bool = False,
+        export_format: str = "pt",
+        export_directory: str = "",
+        replacement: bool = True,
+    ) -> None:
+        super().__init__(memory_size, num_envs, device, export, export_format, export_directory)
+        self._replacement = replacement
+
+    def sample(self, names: Sequence[str], batch_size: int, mini_batches: int = 1, sequence_length: int = 1) -> Batches:
+        """``batch_size`` random valid rows (each expanded to ``sequence_length`` consecutive steps of one env),
+        split into ``mini_batches``.
+        """
+        size = len(self) - (sequence_length - 1) * self.num_envs
+        if size <= 0:
+            raise ValueError(
+                f"Cannot sample: the memory holds {len(self)} rows, fewer than one sequence of "
+                f"sequence_length={sequence_length} x num_envs={self.num_envs}"
+            )
+        if self._replacement:
+            indexes = self._randint(size, batch_size)
+        else:
+            indexes = self._randperm(size)[:batch_size]
+        if sequence_length > 1:
+            offsets = self._index(np.arange(0, self.num_envs * sequence_length, self.num_envs))
+            indexes = (indexes.reshape(-1, 1) + offsets).reshape(-1)
+        self.sampling_indexes = indexes
+        return self.sample_by_index(names, indexes, mini_batches)

@@ -122,6 +122,9 @@ class Memory(MemoryCore):
     def _randperm(self, n: int) -> Any:
         return self._index(np.random.permutation(n))
 
+    def _randint(self, high: int, n: int) -> Any:
+        return self._index(np.random.randint(0, high, (n,)))
+
     def _split(self, indexes: Any, parts: int) -> list[Any]:
         return list(jnp.array_split(indexes, parts)) if self._jax else np.array_split(indexes, parts)
 

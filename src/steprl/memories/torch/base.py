@@ -56,6 +56,9 @@ class Memory(MemoryCore):
     def _randperm(self, n: int) -> torch.Tensor:
         return torch.randperm(n, device=self.device)
 
+    def _randint(self, high: int, n: int) -> torch.Tensor:
+        return torch.randint(0, high, (n,), device=self.device)
+
     def _split(self, indexes: torch.Tensor, parts: int) -> list[torch.Tensor]:
         return list(torch.tensor_split(indexes, parts))
 
