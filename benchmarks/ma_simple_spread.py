@@ -1,9 +1,9 @@
 """IPPO / MAPPO on PettingZoo MPE ``simple_spread_v3`` (N=3, 25 cycles, discrete actions): learning curve and wall time.
 
 Deterministic evaluation (greedy actions) over 100 episodes every ``--eval-every`` environment steps; the return is
-summed over the three agents (a random policy scores about -84, standing still about -76). The settings are those
-of the ``steprl train --env mpe2:simple_spread_v3`` presets: one policy and one value network shared by the three
-agents (agent id appended to the inputs). Run by hand, one seed per process::
+summed over the three agents (a random policy scores about -84, standing still about -76). The settings are read
+from the ``steprl train --env mpe2:simple_spread_v3`` preset of the agent (``[ippo]`` or ``[mappo]``): one policy
+and one value network shared by the three agents (agent id appended to the inputs). Run by hand, one seed per process::
 
     python benchmarks/ma_simple_spread.py --agent mappo --seed 0 --steps 500000 --out /tmp/mappo_0.json
 """
@@ -16,39 +16,16 @@ import time
 
 import torch
 
-from steprl.envs.wrappers.torch import wrap_env
+from steprl.cli.multi_agent import make_multi_agent_env, multi_agent_spaces
+from steprl.cli.presets import load_preset, resolve_agent_cfg
 from steprl.memories.torch import RandomMemory
 from steprl.multi_agents.torch.ippo import IPPO, IPPO_DEFAULT_CONFIG
 from steprl.multi_agents.torch.mappo import MAPPO, MAPPO_DEFAULT_CONFIG
 from steprl.multi_agents.torch.networks import build_multi_agent_models
-from steprl.resources.preprocessors.torch import RunningStandardScaler
 from steprl.trainers.torch import ManualTrainer
 from steprl.utils import set_seed
 
-NUM_ENVS = 8
-NETWORK = {"hidden": [64, 64], "activation": "tanh"}
-CONFIG = {
-    "rollouts": 100,
-    "learning_epochs": 5,
-    "mini_batches": 2,
-    "discount_factor": 0.99,
-    "lambda": 0.95,
-    "learning_rate": 7e-4,
-    "grad_norm_clip": 10.0,
-    "ratio_clip": 0.2,
-    "entropy_loss_scale": 0.01,
-    "value_loss_scale": 1.0,
-    "value_preprocessor": RunningStandardScaler,
-    "value_preprocessor_kwargs": {"size": 1},
-    "append_agent_id": True,
-}
-
-
-def make_env(num_envs: int) -> object:
-    from mpe2 import simple_spread_v3
-
-    copies = [simple_spread_v3.parallel_env(N=3, max_cycles=25, continuous_actions=False) for _ in range(num_envs)]
-    return wrap_env(copies, verbose=False)
+ENV_ID = "mpe2:simple_spread_v3"
 
 
 def main() -> None:
@@ -61,23 +38,34 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     set_seed(args.seed)
-    env = make_env(NUM_ENVS)
+    preset = load_preset(ENV_ID, args.agent)
+    env = make_multi_agent_env(ENV_ID, preset.num_envs, preset.env_kwargs)
     env.reset(seed=args.seed)
     uids = env.possible_agents
     mappo = args.agent == "mappo"
+    network = dict(preset.network)
+    share = bool(network.pop("share_parameters", False))
     value_spaces = env.state_spaces if mappo else None
     models = build_multi_agent_models(
-        uids, env.observation_spaces, env.action_spaces, env.device, NETWORK, value_spaces, share_parameters=True
+        uids, env.observation_spaces, env.action_spaces, env.device, network, value_spaces, share_parameters=share
     )
     cfg = (MAPPO_DEFAULT_CONFIG if mappo else IPPO_DEFAULT_CONFIG).copy()
-    cfg.update(CONFIG, experiment={"write_interval": 0, "checkpoint_interval": 0})
-    memories = {uid: RandomMemory(memory_size=cfg["rollouts"], num_envs=NUM_ENVS, device=env.device) for uid in uids}
+    cfg.update(
+        resolve_agent_cfg(preset, multi_agent_spaces(env)[0]),
+        append_agent_id=share,
+        experiment={"write_interval": 0, "checkpoint_interval": 0},
+    )
+    if mappo and cfg.get("shared_state_preprocessor") is not None:
+        cfg["shared_state_preprocessor_kwargs"] = {"size": env.state_space(uids[0])}
+    memories = {
+        uid: RandomMemory(memory_size=cfg["rollouts"], num_envs=env.num_envs, device=env.device) for uid in uids
+    }
     spaces = {"shared_observation_spaces": env.state_spaces} if mappo else {}
     agent = (MAPPO if mappo else IPPO)(
         uids, models, memories, env.observation_spaces, env.action_spaces, env.device, cfg, **spaces
     )
     trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 0, "headless": True, "disable_progressbar": True})
-    steps = args.steps or 500_000
+    steps = args.steps or preset.timesteps
     history = []
     start = time.perf_counter()
     vector_step = 0
@@ -87,7 +75,7 @@ def main() -> None:
             trainer.train(timestep=vector_step, timesteps=steps // env.num_envs)
             vector_step += 1
         train_time = time.perf_counter() - start
-        returns = trainer.run_episodes(100, mode="eval")
+        returns = trainer.run_episodes(preset.eval_episodes, mode="eval")
         mean = sum(returns) / len(returns)
         history.append({"env_steps": vector_step * env.num_envs, "eval_return": mean, "train_seconds": train_time})
         print(json.dumps(history[-1]), flush=True)

@@ -183,14 +183,18 @@ class _Evaluations:
 
 
 def save_models(agent: Any, path: str) -> None:
-    """``agent.save(path)`` without the memory (a rollout or a replay buffer): what acting, evaluating and
-    fine-tuning need, at a fraction of the size; the periodic checkpoints keep the memory to resume."""
-    memory = agent.checkpoint_modules.pop("memory", None)
+    """``agent.save(path)`` without the memory (a rollout or a replay buffer; every agent's, for a multi-agent
+    ``{uid: {name: module}}`` layout): what acting, evaluating and fine-tuning need, at a fraction of the size; the
+    periodic checkpoints keep the memories to resume."""
+    modules = agent.checkpoint_modules
+    multi_agent = getattr(agent, "possible_agents", None) is not None
+    tables = [modules[uid] for uid in agent.possible_agents] if multi_agent else [modules]
+    removed = [(table, table.pop("memory")) for table in tables if "memory" in table]
     try:
         agent.save(path)
     finally:
-        if memory is not None:
-            agent.checkpoint_modules["memory"] = memory
+        for table, memory in removed:
+            table["memory"] = memory
 
 
 def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int, backend: str = "torch") -> Any:
@@ -327,10 +331,15 @@ def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
         raise
 
 
+def _env_id(env_arg: str) -> str:
+    """The id a run stores: a multi-agent ``<package>:<name>`` as given, a Gymnasium id resolved (registered)."""
+    return env_arg if is_multi_agent_env_id(env_arg) else resolve_env_id(env_arg)
+
+
 def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
     """A new run: its directory created, writable, locked and free of another run; its preset loaded."""
     env_arg, agent = args.env or DEFAULT_ENV, args.agent or DEFAULT_AGENT
-    env_id = env_arg if is_multi_agent_env_id(env_arg) else resolve_env_id(env_arg)
+    env_id = _env_id(env_arg)
     run_dir = os.path.abspath(args.run_dir or _default_run_dir(env_id, agent))
     created_root = prepare_run_dir(run_dir)
     try:
@@ -374,8 +383,9 @@ def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
     lock.acquire(run_dir, "--resume")
     stored = RunSpec.read(run_dir)
     module = stored.env.split(":", 1)[0] + ":" if ":" in stored.env else ""
-    resolve_env_id(module + stored.env_id)  # imports the module that registers the environment
-    spec = stored.resumed_with(args, run_dir, resolve_env_id)
+    if not is_multi_agent_env_id(stored.env_id):
+        resolve_env_id(module + stored.env_id)  # imports the module that registers the environment
+    spec = stored.resumed_with(args, run_dir, _env_id)
     found = newest_checkpoint(run_dir)
     if found is None:
         raise CLIError(
