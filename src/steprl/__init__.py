@@ -1,4 +1,4 @@
-"""steprl: reinforcement learning for PyTorch whose centre is the step-by-step ManualTrainer."""
+"""steprl: reinforcement learning for PyTorch and JAX whose centre is the step-by-step ManualTrainer."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from typing import Any
+
+from steprl._ranks import RankConfig
 
 __all__ = ["__version__", "logger", "config"]
 
@@ -57,31 +59,12 @@ if not logger.handlers:
 logger.propagate = False
 
 
-class _TorchConfig:
+class _TorchConfig(RankConfig):
     """PyTorch settings: default device and distributed rank/world size (read from torchrun's variables)."""
 
     def __init__(self) -> None:
-        self._local_rank = int(os.getenv("LOCAL_RANK", "0"))
-        self._rank = int(os.getenv("RANK", "0"))
-        self._world_size = int(os.getenv("WORLD_SIZE", "1"))
+        super().__init__()
         self._device: Any = None
-        self._distributed_ready = False
-
-    @property
-    def local_rank(self) -> int:
-        return self._local_rank
-
-    @property
-    def rank(self) -> int:
-        return self._rank
-
-    @property
-    def world_size(self) -> int:
-        return self._world_size
-
-    @property
-    def is_distributed(self) -> bool:
-        return self._world_size > 1
 
     @staticmethod
     def parse_device(device: Any, validate: bool = True) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from steprl import logger
+from steprl._ranks import RankConfig
 
 BACKENDS = ("numpy", "jax")
 
@@ -24,7 +25,7 @@ def _seed_words(seed: int) -> np.ndarray:
     return np.array([0, int(seed) & 0xFFFFFFFF], dtype=np.uint32)
 
 
-class JaxConfig:
+class JaxConfig(RankConfig):
     """JAX settings: ``backend`` (``"numpy"``/``"jax"``), ``key``, ``device`` and the distributed rank/world size.
 
     The rank variables are those the JAX launcher sets: ``JAX_LOCAL_RANK``, ``JAX_RANK``, ``JAX_WORLD_SIZE``,
@@ -32,36 +33,17 @@ class JaxConfig:
     """
 
     def __init__(self) -> None:
+        super().__init__("JAX_")
         self._backend = "numpy"
         self._key: Any = np.array([0, 0], dtype=np.uint32)
         self._device: Any = None
-        self._local_rank = int(os.getenv("JAX_LOCAL_RANK", "0"))
-        self._rank = int(os.getenv("JAX_RANK", "0"))
-        self._world_size = int(os.getenv("JAX_WORLD_SIZE", "1"))
         address = os.getenv("JAX_COORDINATOR_ADDR", "127.0.0.1")
         port = os.getenv("JAX_COORDINATOR_PORT", "1234")
         self._coordinator_address = f"{address}:{port}"
-        self._distributed_ready = False
-
-    @property
-    def local_rank(self) -> int:
-        return self._local_rank
-
-    @property
-    def rank(self) -> int:
-        return self._rank
-
-    @property
-    def world_size(self) -> int:
-        return self._world_size
 
     @property
     def coordinator_address(self) -> str:
         return self._coordinator_address
-
-    @property
-    def is_distributed(self) -> bool:
-        return self._world_size > 1
 
     @property
     def backend(self) -> str:
