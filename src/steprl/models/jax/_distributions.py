@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import jax
 import jax.numpy as jnp
 
-LOG_SQRT_2PI: float = 0.5 * math.log(2.0 * math.pi)
-GAUSSIAN_ENTROPY_CONST: float = 0.5 + LOG_SQRT_2PI
-REDUCTIONS: tuple[str, ...] = ("mean", "sum", "prod", "none")
-
-
-def check_reduction(reduction: str) -> str:
-    """Return ``reduction`` if it is one of :data:`REDUCTIONS`, else raise ``ValueError``."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {', '.join(repr(r) for r in REDUCTIONS)}; got {reduction!r}")
-    return reduction
+from steprl.core.distributions import GAUSSIAN_ENTROPY_CONST, LOG_SQRT_2PI
 
 
 def reduce_last(values: jax.Array, reduction: str) -> jax.Array:

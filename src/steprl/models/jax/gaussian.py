@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from steprl.models.jax._distributions import check_reduction, gaussian_entropy, gaussian_log_prob, reduce_last
+from steprl.core.distributions import check_reduction
+from steprl.models.jax._distributions import gaussian_entropy, gaussian_log_prob, reduce_last
 from steprl.models.jax._jit import jitted, split_inputs
 from steprl.models.jax._random import next_key
 

@@ -9,11 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from steprl.core.distributions import check_reduction
 from steprl.models.jax._distributions import (
     categorical_entropy,
     categorical_gather,
     categorical_log_probs,
-    check_reduction,
     reduce_last,
 )
 from steprl.models.jax._jit import jitted, split_inputs

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from steprl.models.torch._distributions import check_reduction, gaussian_act, gaussian_entropy, reduce_last
+from steprl.core.distributions import check_reduction
+from steprl.models.torch._distributions import gaussian_act, gaussian_entropy, reduce_last
 from steprl.models.torch.base import register_action_bounds
 
 __all__ = ["GaussianMixin"]

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from steprl.core.distributions import check_reduction
 from steprl.models.torch._distributions import (
     categorical_entropy,
     categorical_log_probs,
     categorical_sample,
-    check_reduction,
     reduce_last,
 )
 

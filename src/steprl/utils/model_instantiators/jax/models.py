@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from steprl.models.jax._distributions import check_reduction
+from steprl.core.distributions import check_reduction
 from steprl.utils.model_instantiators.common.expressions import parse_output
 from steprl.utils.model_instantiators.common.legacy import LEGACY_KEYS, check_extra, resolve_network
 from steprl.utils.model_instantiators.common.network import token_units

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
+from steprl.core.distributions import check_reduction
 from steprl.models.torch import Model
-from steprl.models.torch._distributions import check_reduction
 from steprl.utils.model_instantiators.common.legacy import LEGACY_KEYS, check_extra, resolve_network
 from steprl.utils.model_instantiators.torch.expressions import parse_output
 from steprl.utils.model_instantiators.torch.models import (
