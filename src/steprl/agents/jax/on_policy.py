@@ -338,6 +338,18 @@ class OnPolicyAgent(RolloutSchedule, Agent):
     def _policy_inputs(self, states: jax.Array, actions: jax.Array, key: jax.Array) -> dict[str, Any]:
         return {"states": states, "taken_actions": actions, "key": key, **self._policy_extras(True)}
 
+    def _evaluate_batch(
+        self, policy_params: Any, value_params: Any, states: jax.Array, batch: Batch, key: jax.Array
+    ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+        """For a loss: the batch actions' log-probabilities, the entropy, the predicted values and the policy's
+        mean standard deviation (NaN for discrete policies, not differentiated)."""
+        policy_key, value_key = jax.random.split(key)
+        inputs = self._policy_inputs(states, batch.actions, policy_key)
+        log_prob, entropy, outputs = self.policy.evaluate(policy_params, inputs, "policy")
+        predicted = self.value.evaluate(value_params, {"states": states, "key": value_key}, "value")[0]
+        stddev = jax.lax.stop_gradient(jnp.mean(outputs.get("stddev", jnp.nan)))
+        return log_prob, entropy, predicted, stddev
+
     def _prepare(self, ts: TrainState, rollout: Rollout, key: jax.Array) -> tuple[Batch, ScalerState | None]:
         """Values, next values and old log-probs in one batched pass; GAE; normalised advantages; the value
         preprocessor trained on the values (returns and values then in its scale)."""

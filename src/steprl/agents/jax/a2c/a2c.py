@@ -41,13 +41,9 @@ class A2C(OnPolicyAgent):
     def _loss(
         self, policy_params: Any, value_params: Any, states: jax.Array, batch: Batch, key: jax.Array
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
-        policy_key, value_key = jax.random.split(key)
-        inputs = self._policy_inputs(states, batch.actions, policy_key)
-        log_prob, entropy, outputs = self.policy.evaluate(policy_params, inputs, "policy")
-        predicted = self.value.evaluate(value_params, {"states": states, "key": value_key}, "value")[0]
+        log_prob, entropy, predicted, stddev = self._evaluate_batch(policy_params, value_params, states, batch, key)
         loss, parts = a2c_loss(log_prob, batch.advantages, predicted, batch.returns, entropy, self._entropy_loss_scale)
-        parts["stddev"] = jax.lax.stop_gradient(jnp.mean(outputs.get("stddev", jnp.nan)))
-        return loss, parts
+        return loss, {**parts, "stddev": stddev}
 
     def _update_kl(self, ts: TrainState, batch: Batch, epoch_kls: jax.Array) -> jax.Array:
         """Approximate KL ``E[(r - 1) - log r]`` of the rollout policy to the updated one over the whole rollout."""

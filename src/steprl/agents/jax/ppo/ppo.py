@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
 from steprl.agents.jax.on_policy import Batch, OnPolicyAgent
 from steprl.agents.jax.ppo.losses import ppo_loss
@@ -55,14 +54,10 @@ class PPO(OnPolicyAgent):
     def _loss(
         self, policy_params: Any, value_params: Any, states: jax.Array, batch: Batch, key: jax.Array
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
-        policy_key, value_key = jax.random.split(key)
-        inputs = self._policy_inputs(states, batch.actions, policy_key)
-        log_prob, entropy, outputs = self.policy.evaluate(policy_params, inputs, "policy")
-        predicted = self.value.evaluate(value_params, {"states": states, "key": value_key}, "value")[0]
+        log_prob, entropy, predicted, stddev = self._evaluate_batch(policy_params, value_params, states, batch, key)
         loss, parts = ppo_loss(
             log_prob, batch.log_prob, batch.advantages, predicted, batch.values, batch.returns,
             entropy, self._ratio_clip, self._value_clip, self._clip_predicted_values,
             self._entropy_loss_scale, self._value_loss_scale,
         )  # fmt: skip
-        parts["stddev"] = jax.lax.stop_gradient(jnp.mean(outputs.get("stddev", jnp.nan)))
-        return loss, parts
+        return loss, {**parts, "stddev": stddev}
