@@ -11,7 +11,7 @@ from typing import Any
 
 from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 
-__all__ = ["A2C_DEFAULTS", "PPO_DEFAULTS", "RPO_DEFAULTS", "without"]
+__all__ = ["A2C_DEFAULTS", "PPO_DEFAULTS", "RPO_DEFAULTS", "inserted_after", "without"]
 
 # fmt: off
 PPO_DEFAULTS: dict[str, Any] = {
@@ -60,7 +60,7 @@ def without(defaults: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return copy.deepcopy({key: value for key, value in defaults.items() if key not in keys})
 
 
-def _inserted_after(defaults: Mapping[str, Any], anchor: str, **items: Any) -> dict[str, Any]:
+def inserted_after(defaults: Mapping[str, Any], anchor: str, **items: Any) -> dict[str, Any]:
     """A deep copy of ``defaults`` with ``items`` added right after the key ``anchor``."""
     result: dict[str, Any] = {}
     for key, value in defaults.items():
@@ -77,4 +77,4 @@ A2C_DEFAULTS: dict[str, Any] = {
 }
 
 # RPO: PPO plus the uniform perturbation U(-alpha, alpha) of the policy's mean actions
-RPO_DEFAULTS: dict[str, Any] = _inserted_after(PPO_DEFAULTS, "mini_batches", alpha=0.5)
+RPO_DEFAULTS: dict[str, Any] = inserted_after(PPO_DEFAULTS, "mini_batches", alpha=0.5)
