@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from steprl.agents.jax.a2c.losses import a2c_loss
 from steprl.agents.jax.on_policy import Batch, OnPolicyAgent, TrainState
+from steprl.agents.jax.on_policy_update import Inputs
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.on_policy_defaults import A2C_DEFAULTS, without
 
@@ -39,7 +40,7 @@ class A2C(OnPolicyAgent):
         super().__init__(models, memory, observation_space, action_space, device, cfg, "A2C")
 
     def _loss(
-        self, policy_params: Any, value_params: Any, states: jax.Array, batch: Batch, key: jax.Array
+        self, policy_params: Any, value_params: Any, states: Inputs, batch: Batch, key: jax.Array
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         log_prob, entropy, predicted, stddev = self._evaluate_batch(policy_params, value_params, states, batch, key)
         loss, parts = a2c_loss(log_prob, batch.advantages, predicted, batch.returns, entropy, self._entropy_loss_scale)

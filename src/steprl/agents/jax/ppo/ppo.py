@@ -8,6 +8,7 @@ from typing import Any
 import jax
 
 from steprl.agents.jax.on_policy import Batch, OnPolicyAgent
+from steprl.agents.jax.on_policy_update import Inputs
 from steprl.agents.jax.ppo.losses import ppo_loss
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.on_policy_defaults import PPO_DEFAULTS, without
@@ -17,7 +18,32 @@ __all__ = ["PPO", "PPO_DEFAULT_CONFIG"]
 PPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(without(PPO_DEFAULTS, "mixed_precision"))
 
 
-class PPO(OnPolicyAgent):
+class PPOLoss:
+    """PPO's minibatch loss for an :class:`~steprl.agents.jax.on_policy_update.OnPolicyUpdate` (the agent, or a
+    multi-agent team) that sets ``_ratio_clip``, ``_value_clip``, ``_clip_predicted_values``, ``_value_loss_scale``
+    and ``_entropy_loss_scale``."""
+
+    _ratio_clip: float
+    _value_clip: float
+    _clip_predicted_values: bool
+    _value_loss_scale: float
+    _entropy_loss_scale: float
+
+    def _loss(
+        self, policy_params: Any, value_params: Any, states: Inputs, batch: Batch, key: jax.Array
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        log_prob, entropy, predicted, stddev = self._evaluate_batch(  # type: ignore[attr-defined]
+            policy_params, value_params, states, batch, key
+        )
+        loss, parts = ppo_loss(
+            log_prob, batch.log_prob, batch.advantages, predicted, batch.values, batch.returns,
+            entropy, self._ratio_clip, self._value_clip, self._clip_predicted_values,
+            self._entropy_loss_scale, self._value_loss_scale,
+        )  # fmt: skip
+        return loss, {**parts, "stddev": stddev}
+
+
+class PPO(PPOLoss, OnPolicyAgent):
     """Proximal Policy Optimization with separate policy and value models and optimizers.
 
     Per minibatch: clipped surrogate − ``entropy_loss_scale`` · entropy (in the differentiated loss) +
@@ -50,14 +76,3 @@ class PPO(OnPolicyAgent):
     @classmethod
     def _cfg_name(cls) -> str:
         return "PPO"
-
-    def _loss(
-        self, policy_params: Any, value_params: Any, states: jax.Array, batch: Batch, key: jax.Array
-    ) -> tuple[jax.Array, dict[str, jax.Array]]:
-        log_prob, entropy, predicted, stddev = self._evaluate_batch(policy_params, value_params, states, batch, key)
-        loss, parts = ppo_loss(
-            log_prob, batch.log_prob, batch.advantages, predicted, batch.values, batch.returns,
-            entropy, self._ratio_clip, self._value_clip, self._clip_predicted_values,
-            self._entropy_loss_scale, self._value_loss_scale,
-        )  # fmt: skip
-        return loss, {**parts, "stddev": stddev}
