@@ -65,6 +65,30 @@ class MultiAgentMixin:
             raise ValueError(f"possible_agents has repeated ids: {agents}")
         return agents
 
+    def _per_agent_arguments(
+        self, possible_agents: Any, models: Any, memories: Any, observation_spaces: Any, action_spaces: Any
+    ) -> dict[str, dict[str, Any]]:
+        """Check the constructor's per-agent arguments; set ``possible_agents``, ``memories``,
+        ``observation_spaces`` and ``action_spaces`` (dicts by uid) and return the models as uid -> role -> model."""
+        agents = self._check_possible_agents(possible_agents)
+        self.possible_agents = agents
+        name = type(self).__name__
+        if not isinstance(models, Mapping):
+            raise TypeError(f"{name}: models must be a dict uid -> dict role -> Model, got {type(models).__name__}")
+        per_uid_models = per_agent(models, agents, f"{name} models", keyed=True)
+        for uid, roles in per_uid_models.items():
+            if not isinstance(roles, Mapping):
+                raise TypeError(f"{name}: models['{uid}'] must be a dict role -> Model, got {type(roles).__name__}")
+        if memories is not None and not isinstance(memories, Mapping):
+            raise TypeError(
+                f"{name}: memories must be a dict uid -> memory (one memory per agent), got {type(memories).__name__}"
+            )
+        given = per_agent(memories, agents, f"{name} memories", keyed=True) if memories else {}
+        self.memories: dict[str, Any] = {uid: given.get(uid) for uid in agents}
+        self.observation_spaces: dict[str, Any] = per_agent(observation_spaces, agents, f"{name} observation_spaces")
+        self.action_spaces: dict[str, Any] = per_agent(action_spaces, agents, f"{name} action_spaces")
+        return {uid: dict(roles) for uid, roles in per_uid_models.items()}
+
     def _as_dict(self, value: Any) -> dict[str, Any]:
         """``value`` per agent id (see :func:`per_agent`)."""
         return per_agent(value, self.possible_agents)

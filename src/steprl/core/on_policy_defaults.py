@@ -11,7 +11,10 @@ from typing import Any
 
 from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 
-__all__ = ["A2C_DEFAULTS", "PPO_DEFAULTS", "RPO_DEFAULTS", "inserted_after", "without"]
+__all__ = [
+    "A2C_DEFAULTS", "IPPO_DEFAULTS", "PPO_DEFAULTS", "RPO_DEFAULTS", "inserted_after", "with_shared_state_preprocessor",
+    "without",
+]  # fmt: skip
 
 # fmt: off
 PPO_DEFAULTS: dict[str, Any] = {
@@ -78,3 +81,19 @@ A2C_DEFAULTS: dict[str, Any] = {
 
 # RPO: PPO plus the uniform perturbation U(-alpha, alpha) of the policy's mean actions
 RPO_DEFAULTS: dict[str, Any] = inserted_after(PPO_DEFAULTS, "mini_batches", alpha=0.5)
+
+# IPPO: PPO plus the steprl key "append_agent_id": append a one-hot agent id to the policy/value inputs (for
+# parameter sharing)
+IPPO_DEFAULTS: dict[str, Any] = inserted_after(PPO_DEFAULTS, "mixed_precision", append_agent_id=False)
+
+
+def with_shared_state_preprocessor(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """MAPPO's keys: a deep copy of ``defaults`` (IPPO's) plus the global state's preprocessor and its kwargs, placed
+    before the value preprocessor."""
+    result: dict[str, Any] = {}
+    for key, value in defaults.items():
+        if key == "value_preprocessor":
+            result["shared_state_preprocessor"] = None  # preprocessor class of the global state
+            result["shared_state_preprocessor_kwargs"] = {}  # its kwargs (e.g. {"size": env.state_space})
+        result[key] = copy.deepcopy(value)
+    return result

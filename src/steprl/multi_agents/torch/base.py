@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from steprl.agents.torch.base import Agent
-from steprl.core.multi_agent import MultiAgentMixin, per_agent
+from steprl.core.multi_agent import MultiAgentMixin
 
 __all__ = ["MultiAgent"]
 
@@ -32,25 +32,9 @@ class MultiAgent(MultiAgentMixin, Agent):
         device: str | torch.device | None = None,
         cfg: Mapping[str, Any] | None = None,
     ) -> None:
-        agents = self._check_possible_agents(possible_agents)
-        self.possible_agents = agents
-        name = type(self).__name__
-        if not isinstance(models, Mapping):
-            raise TypeError(f"{name}: models must be a dict uid -> dict role -> Model, got {type(models).__name__}")
-        per_uid_models = per_agent(models, agents, f"{name} models", keyed=True)
-        for uid, roles in per_uid_models.items():
-            if not isinstance(roles, Mapping):
-                raise TypeError(f"{name}: models['{uid}'] must be a dict role -> Model, got {type(roles).__name__}")
-        if memories is not None and not isinstance(memories, Mapping):
-            raise TypeError(
-                f"{name}: memories must be a dict uid -> memory (one memory per agent), got {type(memories).__name__}"
-            )
-        self.memories: dict[str, Any] = per_agent(memories, agents, f"{name} memories", keyed=True) if memories else {}
-        self.memories = {uid: self.memories.get(uid) for uid in agents}
-        self.observation_spaces: dict[str, Any] = per_agent(observation_spaces, agents, f"{name} observation_spaces")
-        self.action_spaces: dict[str, Any] = per_agent(action_spaces, agents, f"{name} action_spaces")
+        per_uid_models = self._per_agent_arguments(possible_agents, models, memories, observation_spaces, action_spaces)
         super().__init__(
-            models={uid: dict(roles) for uid, roles in per_uid_models.items()},
+            models=per_uid_models,
             memory=None,
             observation_space=self.observation_spaces,
             action_space=self.action_spaces,
@@ -65,7 +49,7 @@ class MultiAgent(MultiAgentMixin, Agent):
                 if model is not None and hasattr(model, "device") and id(model) not in moved:
                     moved.add(id(model))
                     model.to(model.device)
-        self.checkpoint_modules = {uid: {} for uid in agents}
+        self.checkpoint_modules = {uid: {} for uid in self.possible_agents}
 
     def _inference_only(self, resume: bool) -> bool:
         return all(memory is None for memory in self.memories.values()) and not resume

@@ -8,14 +8,14 @@ from typing import Any
 import torch
 
 from steprl.core.cfg import DefaultConfig, merge_config
-from steprl.core.on_policy_defaults import PPO_DEFAULTS, inserted_after
+from steprl.core.on_policy_defaults import IPPO_DEFAULTS
 from steprl.multi_agents.torch.rollout import MultiAgentRollout
 
 __all__ = ["IPPO", "IPPO_DEFAULT_CONFIG"]
 
 # PPO's keys and defaults, plus the steprl key "append_agent_id": append a one-hot agent id to the policy/value
 # inputs (for parameter sharing)
-IPPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(inserted_after(PPO_DEFAULTS, "mixed_precision", append_agent_id=False))
+IPPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(IPPO_DEFAULTS)
 
 
 class IPPO(MultiAgentRollout):
