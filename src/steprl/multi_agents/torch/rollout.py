@@ -1,21 +1,16 @@
-"""The rollout machinery of IPPO and MAPPO: teams of agents, per-step policies, one batched value pass per update.
+"""The PyTorch rollout machinery of IPPO and MAPPO: per-step policies, one batched value pass per update.
 
-Agents given the same policy object form a *team* (parameter sharing): one optimizer, one set of preprocessors,
-and at update time the team's rollouts are concatenated along the environment axis so that the shared networks are
-trained once on every member's data. With ``cfg["append_agent_id"]`` a one-hot of the agent's index in
-``possible_agents`` is appended to the (preprocessed) policy and value inputs, so that one network can still act
-differently per agent. Without sharing, every agent is a team of one.
-
-Per environment step only the policies run (one call per team on the stacked observations of its members).
-Values, next values and old log-probabilities are computed at update time in one batched forward pass per team;
-GAE bootstraps truncated episodes from the true final observation and the loss is PPO's clipped surrogate
-(:func:`~steprl.agents.torch.ppo.losses.ppo_loss`, :func:`~steprl.agents.torch.gae.compute_gae`).
+The bookkeeping (per-agent settings, teams of agents sharing parameters, memories, the update schedule) is
+:class:`steprl.core.multi_agent_rollout.MultiAgentRolloutMixin`. Per environment step only the policies run (one
+call per team on the stacked observations of its members). Values, next values and old log-probabilities are
+computed at update time in one batched forward pass per team; GAE bootstraps truncated episodes from the true final
+observation and the loss is PPO's clipped surrogate (:func:`~steprl.agents.torch.ppo.losses.ppo_loss`,
+:func:`~steprl.agents.torch.gae.compute_gae`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -30,53 +25,13 @@ from steprl.agents.torch._build import (
 )
 from steprl.agents.torch.gae import compute_gae
 from steprl.agents.torch.ppo.losses import ppo_loss
-from steprl.core.multi_agent import per_agent
+from steprl.core.multi_agent_rollout import PER_AGENT_KEYS, MultiAgentRolloutMixin, Team
 from steprl.multi_agents.torch.base import MultiAgent
 from steprl.resources.schedulers.torch import KLAdaptiveLR
-from steprl.utils.spaces.torch import compute_space_size
 
 __all__ = ["PER_AGENT_KEYS", "MultiAgentRollout", "Team"]
 
-ROLES = ("policy", "value")
-
-# keys that may differ per agent (a dict uid -> value); the others apply to every agent
-PER_AGENT_KEYS = (
-    "learning_epochs", "mini_batches", "discount_factor", "lambda", "learning_rate", "learning_rate_scheduler",
-    "learning_rate_scheduler_kwargs", "state_preprocessor", "state_preprocessor_kwargs", "value_preprocessor",
-    "value_preprocessor_kwargs", "grad_norm_clip", "ratio_clip", "value_clip", "clip_predicted_values",
-    "entropy_loss_scale", "value_loss_scale", "kl_threshold", "time_limit_bootstrap",
-)  # fmt: skip
-
-ROLLOUT_TENSORS = ("states", "next_states", "actions", "rewards", "terminated", "truncated")
-
-
-@dataclass
-class Team:
-    """Agents that share one policy (and value) model, and everything built once for them."""
-
-    uids: list[str]
-    policy: Any
-    value: Any
-    cfg: dict[str, Any]
-    preprocessors: dict[str, Any] = field(default_factory=dict)
-    optimizer: torch.optim.Optimizer | None = None
-    scheduler: Any = None
-
-    @property
-    def label(self) -> str:
-        return self.uids[0] if len(self.uids) == 1 else "+".join(self.uids)
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(a == b)
-    except Exception:  # noqa: BLE001 (objects whose comparison fails are different)
-        return False
-
-
-class MultiAgentRollout(MultiAgent):
+class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
     """Base of IPPO and MAPPO (``cfg`` already merged with the algorithm's defaults).
 
     Subclasses say what the value model sees (:meth:`_value_observations`) and which extra tensors a step stores
@@ -97,92 +52,17 @@ class MultiAgentRollout(MultiAgent):
         name: str,
     ) -> None:
         super().__init__(possible_agents, models, memories, observation_spaces, action_spaces, device, cfg)
-        self._name = name
-        c = self.cfg
-        self._rollouts = int(c["rollouts"])
-        if self._rollouts < 1:
-            raise ValueError(f"{name} cfg['rollouts'] must be >= 1, got {c['rollouts']}")
-        self._append_agent_id = bool(c.get("append_agent_id", False))
-        keys = PER_AGENT_KEYS + tuple(
-            k for p in self._PREPROCESSORS for k in (p, f"{p}_kwargs") if k not in PER_AGENT_KEYS
-        )
-        per_uid = {key: per_agent(c[key], self.possible_agents, f"{name} cfg['{key}']") for key in keys}
-        for uid in self.possible_agents:
-            roles = self.models[uid]
-            check_model_roles(roles, ROLES, f"{name} (agent '{uid}')")
-            if roles.get("policy") is None:
-                raise ValueError(f"{name} requires a 'policy' model for agent '{uid}': pass models['{uid}']['policy']")
-        self._teams = self._form_teams({uid: {key: per_uid[key][uid] for key in keys} for uid in self.possible_agents})
-        self._team_of = {uid: team for team in self._teams for uid in team.uids}
         eye = torch.eye(self.num_agents, device=self.device)
         self._one_hot = {uid: eye[i : i + 1] for i, uid in enumerate(self.possible_agents)}
         self._id_blocks: dict[tuple[tuple[str, ...], int], torch.Tensor] = {}
-        for team in self._teams:
-            self._build_team(team)
-        self._rollout = 0  # training steps stored since the agent was created (a rollout ends at each multiple)
+        self._setup_rollout(name)
 
     # ------------------------------------------------------------------ construction
-    def _form_teams(self, cfgs: dict[str, dict[str, Any]]) -> list[Team]:
-        """Group agents by policy object; members must share the value model, spaces and per-agent settings."""
-        teams: dict[int, Team] = {}
-        for uid in self.possible_agents:
-            roles = self.models[uid]
-            policy, value = roles["policy"], roles.get("value")
-            team = teams.get(id(policy))
-            if team is None:
-                teams[id(policy)] = Team([uid], policy, value, cfgs[uid])
-                continue
-            first = team.uids[0]
-            if value is not team.value:
-                raise ValueError(
-                    f"{self._name}: agents '{first}' and '{uid}' share a policy but not a value model; "
-                    "agents sharing parameters must share both models"
-                )
-            for what, spaces in (("observation", self.observation_spaces), ("action", self.action_spaces)):
-                if not _same(spaces[first], spaces[uid]):
-                    raise ValueError(
-                        f"{self._name}: agents '{first}' and '{uid}' share a policy but have different {what} spaces "
-                        f"({spaces[first]} vs {spaces[uid]})"
-                    )
-            differ = sorted(k for k in cfgs[uid] if not _same(cfgs[uid][k], team.cfg[k]))
-            if differ:
-                raise ValueError(
-                    f"{self._name}: agents '{first}' and '{uid}' share a policy, so their per-agent settings must be "
-                    f"equal; they differ in {differ}"
-                )
-            team.uids.append(uid)
-        values = [team.value for team in teams.values() if team.value is not None]
-        if len({id(v) for v in values}) != len(values):
-            raise ValueError(
-                f"{self._name}: a value model is shared by agents with different policies; share both models or neither"
-            )
-        return list(teams.values())
-
-    def _value_space(self, uid: str) -> Any:
-        """The space of what the value model of ``uid`` observes (without the agent id)."""
-        return self.observation_spaces[uid]
-
-    def _check_input_size(self, team: Team, role: str, space: Any) -> None:
-        model = team.policy if role == "policy" else team.value
-        expected_observations = getattr(model, "num_observations", None)
-        if model is None or space is None or expected_observations is None:
-            return
-        size = compute_space_size(space) + (self.num_agents if self._append_agent_id else 0)
-        if expected_observations != size:
-            hint = f" (the space plus a one-hot of {self.num_agents} agents)" if self._append_agent_id else ""
-            raise ValueError(
-                f"{self._name}: the {role} model of agent '{team.uids[0]}' takes {expected_observations} inputs, "
-                f"expected {size}{hint}"
-            )
+    def _check_roles(self, roles: Mapping[str, Any], what: str) -> None:
+        check_model_roles(roles, ("policy", "value"), what)
 
     def _build_team(self, team: Team) -> None:
         c = team.cfg
-        first = team.uids[0]
-        self._check_input_size(team, "policy", self.observation_spaces[first])
-        self._check_input_size(team, "value", self._value_space(first))
-        for key in ("learning_epochs", "mini_batches"):
-            if int(c[key]) < 1:
-                raise ValueError(f"{self._name} cfg['{key}'] must be >= 1 (agent '{first}'), got {c[key]}")
         for name in self._PREPROCESSORS:
             team.preprocessors[name] = build_preprocessor(c[name], c[f"{name}_kwargs"], self.device)
         if config.torch.is_distributed:
@@ -212,32 +92,7 @@ class MultiAgentRollout(MultiAgent):
         """Create every memory's tensors (memory size must equal ``rollouts``) and resolve intervals."""
         super().init(trainer_cfg)
         self.set_mode("eval")
-        for team in self._teams:
-            memories = [self.memories[uid] for uid in team.uids]
-            if all(m is None for m in memories):
-                continue
-            if any(m is None for m in memories):
-                raise ValueError(
-                    f"{self._name}: agents {team.uids} share a policy, so all or none of them need a memory"
-                )
-            if team.value is None:
-                raise ValueError(
-                    f"{self._name} requires a 'value' model for agent '{team.uids[0]}' to learn (a memory was given)"
-                )
-            samples = 0
-            for uid, memory in zip(team.uids, memories):
-                if memory.memory_size != self._rollouts:
-                    raise ValueError(
-                        f"{self._name}: memories['{uid}'].memory_size ({memory.memory_size}) must equal "
-                        f"cfg['rollouts'] ({self._rollouts})"
-                    )
-                samples += memory.memory_size * memory.num_envs
-                self._create_tensors(uid, memory)
-            if int(team.cfg["mini_batches"]) > samples:
-                raise ValueError(
-                    f"{self._name}: cfg['mini_batches'] ({team.cfg['mini_batches']}) exceeds the rollout size of "
-                    f"agents {team.uids} ({samples} samples)"
-                )
+        self._init_memories()
 
     def _create_tensors(self, uid: str, memory: Any) -> None:
         observation, action = self.observation_spaces[uid], self.action_spaces[uid]
@@ -256,9 +111,8 @@ class MultiAgentRollout(MultiAgent):
         ):
             memory.create_tensor(name=name, size=size, dtype=dtype)
 
-    def _extra_tensors(self, uid: str) -> list[tuple[str, Any, torch.dtype]]:
-        """Further per-step tensors of ``uid``'s memory (MAPPO: the global states)."""
-        return []
+    def _truncate_row(self, memory: Any, row: int) -> None:
+        memory.get_tensor_by_name("truncated")[row] = True
 
     # ------------------------------------------------------------------ inputs
     def _with_ids(self, inputs: torch.Tensor, ids: torch.Tensor | None) -> torch.Tensor:
@@ -279,11 +133,7 @@ class MultiAgentRollout(MultiAgent):
     def act(self, states: Mapping[str, torch.Tensor], timestep: int, timesteps: int) -> tuple[dict, dict, dict]:
         """Actions of every agent present in ``states``: one policy call per team on its members' stacked rows
         (uniformly random during the first ``random_timesteps`` training steps). Returns dicts keyed by uid."""
-        if not isinstance(states, Mapping):
-            raise TypeError(f"{self._name}.act() takes a dict uid -> observations, got {type(states).__name__}")
-        unknown = [uid for uid in states if uid not in self._team_of]
-        if unknown:
-            raise KeyError(f"{self._name}.act(): unknown agent ids {unknown}; possible agents: {self.possible_agents}")
+        self._check_states(states)
         actions: dict[str, Any] = {}
         log_probs: dict[str, Any] = {}
         outputs: dict[str, Any] = {}
@@ -318,52 +168,6 @@ class MultiAgentRollout(MultiAgent):
                 log_probs[uid] = None if log_prob_parts is None else log_prob_parts[i]
                 outputs[uid] = {k: split[k][i] if k in split else v for k, v in result[2].items()}
         return actions, log_probs, outputs
-
-    def _record(self, **transition: Any) -> None:
-        """Write each agent's transition to its memory (the global states too, for MAPPO)."""
-        per_agent_names = ROLLOUT_TENSORS
-        for uid in self.possible_agents:
-            memory = self.memories[uid]
-            if memory is None:
-                continue
-            missing = [name for name in per_agent_names if uid not in transition[name]]
-            if missing:
-                raise ValueError(
-                    f"{self._name}: agent '{uid}' is missing from this step's {missing}; {self._name} learns from "
-                    "environments where every agent acts at every step"
-                )
-            samples = {name: transition[name][uid] for name in per_agent_names}
-            samples.update((name, value) for name, value in transition.items() if name not in per_agent_names)
-            memory.add_samples(**samples)
-
-    def _train_step(self, timestep: int, timesteps: int) -> None:
-        """Update at the end of every rollout (``rollouts`` training steps) once learning has started."""
-        if not any(m is not None for m in self.memories.values()):
-            return
-        self._rollout += 1
-        if not self._rollout % self._rollouts and self._learning_started():
-            self.set_mode("train")
-            self._update(timestep, timesteps)
-            self.set_mode("eval")
-
-    def _checkpoint_meta(self) -> dict[str, Any]:
-        return {**super()._checkpoint_meta(), "rollout": self._rollout}
-
-    def _restore_meta(self, meta: Mapping[str, Any]) -> None:
-        """Continue the stored rollout; its episodes cannot continue, so its last step counts as truncated."""
-        super()._restore_meta(meta)
-        if "rollout" in meta and any(m is not None for m in self.memories.values()):
-            self._rollout = int(meta["rollout"])
-            self.interrupt_episodes()
-
-    def interrupt_episodes(self) -> None:
-        """The trainer abandoned the episodes in progress: mark the last stored step of every agent as truncated."""
-        if not self._rollout % self._rollouts:
-            return
-        for memory in self.memories.values():
-            if memory is not None:
-                row = (memory.memory_index - 1) % memory.memory_size
-                memory.get_tensor_by_name("truncated")[row] = True
 
     # ------------------------------------------------------------------ learning
     def _value_observations(self, team: Team, gather: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -502,11 +306,7 @@ class MultiAgentRollout(MultiAgent):
         if team.scheduler is None:
             return
         if isinstance(team.scheduler, KLAdaptiveLR):
-            if config.torch.is_distributed:
-                kl = kl.clone()
-                torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
-                kl = kl / config.torch.world_size
-            team.scheduler.step(kl)
+            team.scheduler.step(distributed.mean_over_ranks(kl))
         else:
             team.scheduler.step()
 
