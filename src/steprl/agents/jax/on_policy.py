@@ -28,12 +28,12 @@ from steprl.resources.optimizers.jax.adam import Adam, AdamOptimizer
 from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState
 from steprl.resources.schedulers.jax.kl_adaptive import KLAdaptiveSchedule
 
-__all__ = ["Batch", "OnPolicyAgent", "Rollout", "TrainState"]
+__all__ = ["Batch", "OnPolicyAgent", "Rollout", "TrainState", "build_preprocessor", "build_schedule", "check_roles"]
 
 ROLES = ("policy", "value")
 
 
-def _check_roles(models: Mapping[str, Any], name: str) -> None:
+def check_roles(models: Mapping[str, Any], name: str) -> None:
     for role in models:
         if role not in ROLES:
             hint = closest_key(role, list(ROLES))
@@ -43,7 +43,20 @@ def _check_roles(models: Mapping[str, Any], name: str) -> None:
             )  # fmt: skip
 
 
-def _build_preprocessor(cls: Any, kwargs: Mapping[str, Any] | None, device: Any, what: str) -> Any:
+def build_schedule(factory: Any, kwargs: Mapping[str, Any] | None, name: str) -> Any:
+    """``None``, a :class:`KLAdaptiveSchedule` or an optax-style schedule ``count -> lr`` (``factory(**kwargs)``)."""
+    if factory is None:
+        return None
+    schedule = factory(**dict(kwargs or {}))
+    if not callable(schedule):
+        raise TypeError(
+            f"{name} cfg['learning_rate_scheduler'] must be a schedule factory (e.g. KLAdaptiveLR or "
+            f"optax.linear_schedule) returning a callable, got {type(schedule).__name__}"
+        )
+    return schedule
+
+
+def build_preprocessor(cls: Any, kwargs: Mapping[str, Any] | None, device: Any, what: str) -> Any:
     if cls is None:
         return None
     kwargs = dict(kwargs or {})
@@ -55,6 +68,9 @@ def _build_preprocessor(cls: Any, kwargs: Mapping[str, Any] | None, device: Any,
             f"inside the jitted update), got {type(preprocessor).__name__}"
         )
     return preprocessor
+
+
+_build_preprocessor = build_preprocessor  # the name the off-policy agents import
 
 
 class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
@@ -77,7 +93,7 @@ class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
         cfg: Mapping[str, Any],
         name: str,
     ) -> None:
-        _check_roles(models, name)
+        check_roles(models, name)
         super().__init__(models, memory, observation_space, action_space, device, cfg)
         self._name = name
         self.policy = self.models.get("policy")
@@ -98,12 +114,12 @@ class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
         self._entropy_loss_scale = float(c.get("entropy_loss_scale", 0.0) or 0.0)
         self._kl_threshold = float(c.get("kl_threshold", 0) or 0)
 
-        self._state_preprocessor = _build_preprocessor(
+        self._state_preprocessor = build_preprocessor(
             c["state_preprocessor"], c["state_preprocessor_kwargs"], self.device, "state_preprocessor"
         )
         if self._state_preprocessor is not None:
             self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
-        self._value_preprocessor = _build_preprocessor(
+        self._value_preprocessor = build_preprocessor(
             c["value_preprocessor"], c["value_preprocessor_kwargs"], self.device, "value_preprocessor"
         )
         if self._value_preprocessor is not None:
@@ -139,16 +155,7 @@ class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
 
     # ------------------------------------------------------------------ construction helpers
     def _build_scheduler(self, factory: Any, kwargs: Mapping[str, Any] | None) -> Any:
-        """``None``, a :class:`KLAdaptiveSchedule` or an optax-style schedule ``count -> lr`` (``factory(**kwargs)``)."""
-        if factory is None:
-            return None
-        schedule = factory(**dict(kwargs or {}))
-        if not callable(schedule):
-            raise TypeError(
-                f"{self._name} cfg['learning_rate_scheduler'] must be a schedule factory (e.g. KLAdaptiveLR or "
-                f"optax.linear_schedule) returning a callable, got {type(schedule).__name__}"
-            )
-        return schedule
+        return build_schedule(factory, kwargs, self._name)
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
         """Create the memory tensors (memory size must equal ``rollouts``) and resolve intervals."""
