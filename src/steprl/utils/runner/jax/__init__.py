@@ -1,0 +1,5 @@
+"""JAX runner."""
+
+from steprl.utils.runner.jax.runner import Runner
+
+__all__ = ["Runner"]

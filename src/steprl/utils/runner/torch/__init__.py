@@ -1,0 +1,5 @@
+"""PyTorch runner."""
+
+from steprl.utils.runner.torch.runner import Runner
+
+__all__ = ["Runner"]
