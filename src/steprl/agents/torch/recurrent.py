@@ -1,4 +1,5 @@
-"""Recurrent (RNN/GRU/LSTM) rollout machinery shared by the on-policy ``*_RNN`` agents (``PPO_RNN``, ``A2C_RNN``)."""
+"""Recurrent (RNN/GRU/LSTM) rollout machinery shared by the on-policy ``*_RNN`` agents (``PPO_RNN``, ``A2C_RNN``,
+``RPO_RNN``, ``TRPO_RNN``)."""
 
 from __future__ import annotations
 
@@ -136,9 +137,17 @@ class RecurrentRolloutMixin:
         super().set_running_mode(mode)
 
     # ------------------------------------------------------------------ interaction
+    def _act_inputs(self, states: torch.Tensor) -> dict[str, Any]:
+        """The algorithm's policy inputs plus the current hidden states (a recurrent policy)."""
+        inputs = super()._act_inputs(states)
+        if self._policy_rnn:
+            inputs["rnn"] = self._rnn_initial_states["policy"]
+        return inputs
+
     def act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
-        """Run the policy from the current hidden states (random actions during the first ``random_timesteps``
-        training steps: the policy still runs to advance its hidden states).
+        """The algorithm's ``act`` from the current hidden states, keeping the hidden states the policy produced
+        (during the first ``random_timesteps`` training steps the actions are random, but the policy still runs to
+        advance its hidden states).
         """
         if not self._policy_rnn:
             return super().act(states, timestep, timesteps)
@@ -148,15 +157,15 @@ class RecurrentRolloutMixin:
                 f"{self._rnn_owner}: act() got {states.shape[0]} environments but the policy's rnn sizes are for "
                 f"{hidden[0].shape[1]} (get_specification()['rnn']['sizes'])"
             )
-        inputs = {"states": self._state_preprocessor(states), "rnn": hidden}
-        with self._autocast():
-            result = self.policy.act(inputs, role="policy")
-        new_states = result[2].get("rnn") if isinstance(result[2], Mapping) else None
+        result = super().act(states, timestep, timesteps)
+        outputs = result[2]
+        if self._exploring():  # random actions: run the policy for its hidden states only
+            with self._autocast():
+                outputs = self.policy.act(self._act_inputs(states), role="policy")[2]
+        new_states = outputs.get("rnn") if isinstance(outputs, Mapping) else None
         if new_states is None:
             raise ValueError(f"{self._rnn_owner}: the policy declares an rnn specification but returned no outputs['rnn']")
         self._pending_policy_states = [s.detach() for s in new_states]
-        if self._exploring():
-            return self.policy.random_act(inputs, role="policy")
         return result
 
     def _transition_recorded(self, terminated: torch.Tensor, truncated: torch.Tensor) -> None:
@@ -264,11 +273,20 @@ class RecurrentRolloutMixin:
 
     def _minibatches(self) -> Iterator[tuple[list[torch.Tensor], dict[str, Any], dict[str, Any]]]:
         """Shuffled minibatches of whole sequences with each sequence's starting hidden states and episode ends."""
+        return self._sequence_minibatches(self._mini_batches, shuffle=True)
+
+    def _sequence_minibatches(
+        self, mini_batches: int, shuffle: bool
+    ) -> Iterator[tuple[list[torch.Tensor], dict[str, Any], dict[str, Any]]]:
+        """The rollout as ``mini_batches`` groups of whole sequences (``shuffle``: in a fresh random order): per group
+        the ``BATCH_NAMES`` tensors and the policy / value inputs (hidden states and episode ends; none for a
+        feed-forward model).
+        """
         names = [*BATCH_NAMES, "terminated", "truncated", *self._policy_names, *self._value_names]
         length = self._sequence_length
-        [tensors] = self.memory.sample_all(names=names, sequence_length=length, shuffle=True)
+        [tensors] = self.memory.sample_all(names=names, sequence_length=length, shuffle=shuffle)
         # split on sequence boundaries (sizes differ by at most one sequence)
-        chunks = [torch.tensor_split(x.view(-1, length, *x.shape[1:]), self._mini_batches) for x in tensors]
+        chunks = [torch.tensor_split(x.view(-1, length, *x.shape[1:]), mini_batches) for x in tensors]
         k, p = len(BATCH_NAMES), len(self._policy_names)
         for parts in zip(*chunks):
             batch = [x.flatten(0, 1) for x in parts]

@@ -8,7 +8,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from steprl import config
 from steprl.agents.torch.on_policy import OnPolicyAgent
 from steprl.agents.torch.trpo.losses import (
     backtracking_line_search,
@@ -22,6 +21,7 @@ from steprl.agents.torch.trpo.losses import (
 from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.resources.schedulers.torch import KLAdaptiveLR
+from steprl.utils.distributed import torch as distributed
 
 __all__ = ["TRPO", "TRPO_DEFAULT_CONFIG"]
 
@@ -64,13 +64,7 @@ TRPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
 # fmt: on
 
 
-def _rank_mean(tensor: torch.Tensor) -> torch.Tensor:
-    """The mean of ``tensor`` over the ranks of a distributed run (itself otherwise)."""
-    if not config.torch.is_distributed:
-        return tensor
-    tensor = tensor.clone()
-    torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
-    return tensor / config.torch.world_size
+_rank_mean = distributed.mean_over_ranks  # the mean over the ranks of a distributed run (the tensor otherwise)
 
 
 class TRPO(OnPolicyAgent):
@@ -128,10 +122,7 @@ class TRPO(OnPolicyAgent):
         Adam steps of the value network."""
         assert self.value_optimizer is not None
         self._prepare_rollout()
-        [batch] = self.memory.sample_all(names=("states", "actions", "log_prob", "advantages"), mini_batches=1)
-        states, actions, old_log_prob, advantages = batch
-        policy_inputs = {"states": self._state_preprocessor(states, train=True), "taken_actions": actions,
-                         **self._rollout_policy_inputs()}
+        policy_inputs, old_log_prob, advantages = self._policy_batch()
         policy_params = [p for p in self.policy.parameters() if p.requires_grad]
         objective, kl, accepted = self._policy_step(policy_inputs, old_log_prob, advantages, policy_params)
 
@@ -153,6 +144,15 @@ class TRPO(OnPolicyAgent):
         self._track_losses({"policy_loss": [-objective], "value_loss": value_losses}, kl)
         if self.write_interval > 0:
             self.track_data("Policy / Accepted steps", float(accepted))
+
+    def _policy_batch(self) -> tuple[dict[str, Any], torch.Tensor, torch.Tensor]:
+        """The whole rollout for the policy step: ``(policy inputs, old log-probs, advantages)`` (``TRPO_RNN`` gives
+        whole sequences instead)."""
+        [batch] = self.memory.sample_all(names=("states", "actions", "log_prob", "advantages"), mini_batches=1)
+        states, actions, old_log_prob, advantages = batch
+        inputs = {"states": self._state_preprocessor(states, train=True), "taken_actions": actions,
+                  **self._rollout_policy_inputs()}
+        return inputs, old_log_prob, advantages
 
     def _policy_step(
         self,
