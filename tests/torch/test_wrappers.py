@@ -360,9 +360,9 @@ def test_wrap_env_unknown_tag_lists_valid_tags() -> None:
 
 
 def test_wrap_env_recognises_unavailable_wrappers() -> None:
-    fake_dm = type("Environment", (), {"__module__": "dm_env._environment"})
-    with pytest.raises(NotImplementedError, match="'dm'"):
-        wrap_env(type("MyEnv", (fake_dm,), {})(), verbose=False)
+    fake_robosuite = type("MujocoEnv", (), {"__module__": "robosuite.environments.base"})
+    with pytest.raises(NotImplementedError, match="'robosuite'"):
+        wrap_env(type("MyEnv", (fake_robosuite,), {})(), verbose=False)
     # Isaac Lab envs are gymnasium envs too: the more specific tag wins (MRO walk, not direct bases only)
     fake_isaaclab = type("DirectRLEnv", (gymnasium.Env,), {"__module__": "isaaclab.envs.direct_rl_env"})
     deep = type("Task", (type("Intermediate", (fake_isaaclab,), {}),), {})

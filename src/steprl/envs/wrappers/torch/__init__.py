@@ -2,6 +2,7 @@
 
 from steprl.envs.wrappers.common.gymnasium_compat import install_vector_make
 from steprl.envs.wrappers.torch.base import MultiAgentEnvWrapper, Wrapper
+from steprl.envs.wrappers.torch.deepmind_envs import DeepMindWrapper as DeepMindWrapper  # importable, as in skrl
 from steprl.envs.wrappers.torch.gymnasium_envs import GymnasiumWrapper as GymnasiumWrapper  # importable, as in skrl
 from steprl.envs.wrappers.torch.pettingzoo_envs import PettingZooWrapper as PettingZooWrapper
 from steprl.envs.wrappers.torch.vmas_envs import VmasWrapper as VmasWrapper
