@@ -7,10 +7,19 @@ from typing import Any
 
 from steprl.core.cfg import closest_key
 
-__all__ = ["ACTIVATION_NAMES", "PPO_NETWORK_KEYS", "check_network_keys", "mlp_layout"]
+__all__ = [
+    "ACTIVATION_NAMES",
+    "DETERMINISTIC_NETWORK_KEYS",
+    "PPO_NETWORK_KEYS",
+    "SAC_NETWORK_KEYS",
+    "check_network_keys",
+    "mlp_layout",
+]
 
 ACTIVATION_NAMES: tuple[str, ...] = ("tanh", "relu", "elu", "gelu", "silu")
 PPO_NETWORK_KEYS = ("hidden", "activation", "initial_log_std", "clip_actions")  # keys read by build_ppo_models
+SAC_NETWORK_KEYS = ("hidden", "activation", "min_log_std", "max_log_std")  # keys read by build_sac_models
+DETERMINISTIC_NETWORK_KEYS = ("hidden", "activation", "actor_head_gain")  # keys read by the TD3 and DDPG builders
 
 
 def check_network_keys(network: Mapping[str, Any], valid: Sequence[str], what: str) -> None:

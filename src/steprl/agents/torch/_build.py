@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-from steprl.core.cfg import closest_key
+from steprl.core.roles import check_model_roles, require_model
+
+__all__ = ["build_preprocessor", "build_scheduler", "check_model_roles", "make_adam", "require_model", "unique_parameters"]
 
 
 def _empty_preprocessor(_input: Any, *args: Any, **kwargs: Any) -> Any:
     """Identity preprocessor (module-level so agents stay picklable)."""
     return _input
-
-
-def check_model_roles(models: Mapping[str, Any], roles: Iterable[str], agent: str) -> None:
-    """``KeyError`` for a role this agent does not know (naming the closest valid role)."""
-    valid = list(roles)
-    for role in models:
-        if role not in valid:
-            suggestion = closest_key(role, valid)
-            hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-            raise KeyError(f"{agent} got an unknown model role '{role}'.{hint} Valid roles: {', '.join(valid)}")
-
-
-def require_model(models: Mapping[str, Any], role: str, agent: str, why: str = "") -> Any:
-    """The model of ``role``; ``ValueError`` naming the role when it is missing."""
-    model = models.get(role)
-    if model is None:
-        raise ValueError(f"{agent} requires a '{role}' model{(' ' + why) if why else ''}: pass models={{'{role}': ...}}")
-    return model
 
 
 def build_preprocessor(cls: Any, kwargs: Mapping[str, Any] | None, device: torch.device) -> Any:

@@ -28,49 +28,13 @@ from steprl import logger
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model, unique_parameters
 from steprl.agents.torch.ddpg.losses import bootstrapped_target, critic_loss, deterministic_policy_loss
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
-from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.off_policy_defaults import DDPG_DEFAULTS
 from steprl.resources.noises.torch import Noise
 
 __all__ = ["DDPG", "DDPG_DEFAULT_CONFIG", "DeterministicActorCritic"]
 
-# fmt: off
-DDPG_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
-    "gradient_steps": 1,            # gradient steps
-    "batch_size": 64,               # training batch size
-
-    "discount_factor": 0.99,        # discount factor (gamma)
-    "polyak": 0.005,                # soft update hyperparameter (tau)
-
-    "actor_learning_rate": 1e-3,    # actor learning rate
-    "critic_learning_rate": 1e-3,   # critic learning rate
-    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
-    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
-
-    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
-    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
-
-    "random_timesteps": 0,          # random exploration steps (training steps)
-    "learning_starts": 0,           # learning starts after this many training steps
-
-    "grad_norm_clip": 0,            # clipping coefficient for the norm of the gradients
-
-    "exploration": {
-        "noise": None,              # exploration noise (e.g. GaussianNoise); None: no noise
-        "initial_scale": 1.0,       # initial scale for the noise
-        "final_scale": 1e-3,        # final scale for the noise (kept after the exploration window)
-        "timesteps": None,          # training steps over which the scale decays (None: the trainer's timesteps)
-    },
-
-    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
-
-    "mixed_precision": False,       # enable automatic mixed precision for higher performance
-
-    "checkpoint_memory": False,     # steprl: also store the replay memory in checkpoints
-
-    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-})
-# fmt: on
+DDPG_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(DDPG_DEFAULTS)
 
 
 def _action_bounds(action_space: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
@@ -203,7 +167,7 @@ class DeterministicActorCritic(OffPolicyAgent):
 
     def _policy_act(self, states: torch.Tensor, timestep: int, timesteps: int) -> tuple[torch.Tensor, Any, dict[str, Any]]:
         """The deterministic action (``outputs["mean_actions"]``), plus scaled exploration noise in training."""
-        actions, _, outputs = self.policy.act({"states": states}, role="policy")
+        actions, _, outputs = self.policy.act(self._model_inputs(states), role="policy")
         outputs = outputs if isinstance(outputs, dict) else {}
         deterministic = self._clamp(actions)
         outputs["mean_actions"] = deterministic
@@ -229,8 +193,8 @@ class DeterministicActorCritic(OffPolicyAgent):
     def _target_values(self, rewards: torch.Tensor, next_states: torch.Tensor, terminated: torch.Tensor) -> torch.Tensor:
         """DDPG target ``r + γ·(1 - terminated)·Q'(s', π'(s'))`` (TD3 overrides it)."""
         with torch.no_grad(), self._autocast():
-            next_actions = self.target_policy.act({"states": next_states}, role="target_policy")[0]
-            next_q = self.target_critics[0].act({"states": next_states, "taken_actions": next_actions}, role="target_critic")[0]
+            next_actions = self.target_policy.act(self._model_inputs(next_states, "next_states"), role="target_policy")[0]
+            next_q = self.target_critics[0].act({**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic")[0]
             return bootstrapped_target(rewards, terminated, next_q, self._discount_factor)
 
     def _critic_loss(
@@ -239,10 +203,10 @@ class DeterministicActorCritic(OffPolicyAgent):
         """Critic loss and each critic's ``Q(s, a)`` on the batch (gradients reach the critics only)."""
         with self._autocast():
             q_values = [
-                critic.act({"states": states, "taken_actions": actions}, role=role)[0]
+                critic.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role=role)[0]
                 for critic, role in zip(self.critics, self._CRITICS)
             ]
-            return critic_loss(q_values, target_values), q_values
+            return critic_loss(q_values, target_values, self._critic_weights()), q_values
 
     def _policy_loss(self, states: torch.Tensor) -> torch.Tensor:
         """``-mean Q_1(s, π(s))`` with the critic's parameters frozen during the forward pass (gradients reach the
@@ -251,8 +215,8 @@ class DeterministicActorCritic(OffPolicyAgent):
             param.requires_grad_(False)
         try:
             with self._autocast():
-                actions = self.policy.act({"states": states}, role="policy")[0]
-                q_values = self.critics[0].act({"states": states, "taken_actions": actions}, role=self._CRITICS[0])[0]
+                actions = self.policy.act(self._model_inputs(states, "states"), role="policy")[0]
+                q_values = self.critics[0].act({**self._model_inputs(states, "states"), "taken_actions": actions}, role=self._CRITICS[0])[0]
                 return deterministic_policy_loss(q_values)
         finally:
             for param in self._critic_params:

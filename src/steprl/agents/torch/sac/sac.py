@@ -14,46 +14,12 @@ from torch import nn
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, sac_entropy_loss, sac_policy_loss
-from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.off_policy_defaults import SAC_DEFAULTS
 
 __all__ = ["SAC", "SAC_DEFAULT_CONFIG"]
 
-# fmt: off
-SAC_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
-    "gradient_steps": 1,            # gradient steps
-    "batch_size": 64,               # training batch size
-
-    "discount_factor": 0.99,        # discount factor (gamma)
-    "polyak": 0.005,                # soft update hyperparameter (tau)
-
-    "actor_learning_rate": 1e-3,    # actor learning rate
-    "critic_learning_rate": 1e-3,   # critic learning rate
-    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
-    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
-
-    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
-    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
-
-    "random_timesteps": 0,          # random exploration steps (training steps only)
-    "learning_starts": 0,           # learning starts after this many training steps
-
-    "grad_norm_clip": 0,            # clipping coefficient for the norm of the gradients
-
-    "learn_entropy": True,          # learn entropy
-    "entropy_learning_rate": 1e-3,  # entropy learning rate
-    "initial_entropy_value": 0.2,   # initial entropy value
-    "target_entropy": None,         # target entropy (None: -prod(action shape) for Box, -n for Discrete, else 0)
-
-    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
-
-    "mixed_precision": False,       # enable automatic mixed precision for higher performance
-
-    "checkpoint_memory": False,     # steprl: also store the replay memory in checkpoints (exact resumption)
-
-    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-})
-# fmt: on
+SAC_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(SAC_DEFAULTS)
 
 _ROLES = ("policy", "critic_1", "critic_2", "target_critic_1", "target_critic_2")
 
@@ -180,7 +146,7 @@ class SAC(OffPolicyAgent):
     def _policy_act(
         self, states: torch.Tensor, timestep: int, timesteps: int
     ) -> tuple[torch.Tensor, Any, dict[str, Any]]:
-        actions, _, outputs = self.policy.act({"states": states}, role="policy")
+        actions, _, outputs = self.policy.act(self._model_inputs(states), role="policy")
         return actions, None, outputs
 
     # ------------------------------------------------------------------ learning
@@ -198,20 +164,20 @@ class SAC(OffPolicyAgent):
 
         # critics: soft Bellman target from the frozen targets
         with torch.no_grad(), self._autocast():
-            next_actions, next_log_prob, _ = self.policy.act({"states": next_states}, role="policy")
+            next_actions, next_log_prob, _ = self.policy.act(self._model_inputs(next_states, "next_states"), role="policy")
             next_q1 = self.target_critic_1.act(
-                {"states": next_states, "taken_actions": next_actions}, role="target_critic_1"
+                {**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic_1"
             )[0]
             next_q2 = self.target_critic_2.act(
-                {"states": next_states, "taken_actions": next_actions}, role="target_critic_2"
+                {**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic_2"
             )[0]
             target = sac_critic_target(
                 rewards, terminated, next_q1, next_q2, next_log_prob, alpha, self._discount_factor
             )
         with self._autocast():
-            q1 = self.critic_1.act({"states": states, "taken_actions": actions}, role="critic_1")[0]
-            q2 = self.critic_2.act({"states": states, "taken_actions": actions}, role="critic_2")[0]
-            critic_loss = sac_critic_loss(q1, q2, target)
+            q1 = self.critic_1.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role="critic_1")[0]
+            q2 = self.critic_2.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role="critic_2")[0]
+            critic_loss = sac_critic_loss(q1, q2, target, self._critic_weights())
         self._optimizer_step(self.critic_optimizer, critic_loss, (self.critic_1, self.critic_2), self._critic_params)
 
         # policy: critics frozen so that the policy loss computes no critic weight gradients
@@ -219,9 +185,9 @@ class SAC(OffPolicyAgent):
             param.requires_grad_(False)
         try:
             with self._autocast():
-                new_actions, log_prob, _ = self.policy.act({"states": states}, role="policy")
-                new_q1 = self.critic_1.act({"states": states, "taken_actions": new_actions}, role="critic_1")[0]
-                new_q2 = self.critic_2.act({"states": states, "taken_actions": new_actions}, role="critic_2")[0]
+                new_actions, log_prob, _ = self.policy.act(self._model_inputs(states, "states"), role="policy")
+                new_q1 = self.critic_1.act({**self._model_inputs(states, "states"), "taken_actions": new_actions}, role="critic_1")[0]
+                new_q2 = self.critic_2.act({**self._model_inputs(states, "states"), "taken_actions": new_actions}, role="critic_2")[0]
                 policy_loss = sac_policy_loss(log_prob, new_q1, new_q2, alpha)
             self._optimizer_step(self.policy_optimizer, policy_loss, (self.policy,), self._policy_params)
         finally:

@@ -15,6 +15,7 @@ import gymnasium
 import numpy as np
 import torch
 
+from steprl.core.networks import DETERMINISTIC_NETWORK_KEYS
 from steprl.models.torch import DeterministicMixin, Model
 from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import MLPQFunction, build_mlp, check_network_keys, mlp_layout
@@ -23,7 +24,6 @@ __all__ = ["DETERMINISTIC_NETWORK_KEYS", "MLPDeterministicActor", "build_ddpg_mo
 
 DEFAULT_HIDDEN = (256, 256)
 DEFAULT_ACTIVATION = "relu"
-DETERMINISTIC_NETWORK_KEYS = ("hidden", "activation", "actor_head_gain")  # keys read by the TD3 and DDPG builders
 
 
 class MLPDeterministicActor(DeterministicMixin, Model):

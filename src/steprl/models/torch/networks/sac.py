@@ -17,13 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from steprl.core.networks import SAC_NETWORK_KEYS
 from steprl.models.torch import Model
 from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import ACTIVATIONS, MLPQFunction, check_network_keys, mlp_layout
 
 __all__ = ["SAC_NETWORK_KEYS", "MLPSquashedGaussianPolicy", "build_sac_models", "squashed_gaussian_sample"]
-
-SAC_NETWORK_KEYS = ("hidden", "activation", "min_log_std", "max_log_std")  # keys read by build_sac_models
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
