@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -11,37 +12,12 @@ from steprl import config
 from steprl.agents.torch._build import build_preprocessor, build_scheduler, check_model_roles, make_adam, require_model
 from steprl.agents.torch.base import Agent
 from steprl.agents.torch.cem.losses import cem_loss, select_elite
-from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
+from steprl.core.cem import CEM_DEFAULTS, STREAM_NAMES, CEMSchedule, cem_settings
 from steprl.core.cfg import DefaultConfig, merge_config
 
 __all__ = ["CEM", "CEM_DEFAULT_CONFIG"]
 
-# fmt: off
-CEM_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
-    "rollouts": 16,                 # number of rollouts before updating
-    "percentile": 0.70,             # percentile to compute the reward bound [0, 1]
-
-    "discount_factor": 0.99,        # discount factor (gamma)
-
-    "learning_rate": 1e-2,                  # learning rate
-    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
-    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
-
-    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
-    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
-
-    "random_timesteps": 0,          # random exploration steps
-    "learning_starts": 0,           # learning starts after this many steps
-
-    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
-
-    "mixed_precision": False,       # enable automatic mixed precision for higher performance
-
-    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-})
-# fmt: on
-
-_NAMES = ("states", "actions", "rewards", "terminated", "truncated")
+CEM_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(copy.deepcopy(CEM_DEFAULTS))
 
 
 class _Carry(NamedTuple):
@@ -53,7 +29,7 @@ class _Carry(NamedTuple):
     rewards: torch.Tensor  # (C, 1)
 
 
-class CEM(Agent):
+class CEM(CEMSchedule, Agent):
     """Cross-entropy method: every ``rollouts`` training steps, one cross-entropy step on the elite (state, action) pairs.
 
     Episodes are tracked per environment (each column of the rollout memory is one environment's time line).
@@ -68,6 +44,11 @@ class CEM(Agent):
     ``states``, ``next_states``, ``actions`` (int64), ``rewards``, ``terminated``, ``truncated``. Checkpoint:
     ``policy``, ``optimizer`` (+ ``state_preprocessor``, ``scheduler`` when configured).
     """
+
+    _not_distributed = (
+        "each rank ranks only its own episodes, and a rank whose rollout holds no complete episode skips the update "
+        "the others take"
+    )
 
     def __init__(
         self,
@@ -85,16 +66,7 @@ class CEM(Agent):
         self.checkpoint_modules["policy"] = self.policy
 
         c = self.cfg
-        self._rollouts = int(c["rollouts"])
-        self._percentile = float(c["percentile"])
-        self._discount_factor = float(c["discount_factor"])
-        self._learning_rate = float(c["learning_rate"])
-        if self._rollouts < 1:
-            raise ValueError(f"CEM cfg['rollouts'] must be >= 1, got {c['rollouts']}")
-        if not 0.0 <= self._percentile <= 1.0:
-            raise ValueError(f"CEM cfg['percentile'] must be in [0, 1], got {c['percentile']}")
-        if not 0.0 <= self._discount_factor <= 1.0:
-            raise ValueError(f"CEM cfg['discount_factor'] must be in [0, 1], got {c['discount_factor']}")
+        self._rollouts, self._percentile, self._discount_factor, self._learning_rate = cem_settings(c)
 
         if config.torch.is_distributed:
             self.policy.broadcast_parameters()
@@ -107,9 +79,7 @@ class CEM(Agent):
         if c["state_preprocessor"] is not None:
             self.checkpoint_modules["state_preprocessor"] = self._state_preprocessor
 
-        self._rollout = 0  # training steps recorded in the current rollout cycle
-        self._cut_rows: list[int] = []  # memory rows after which the trainer abandoned the episodes
-        self.carry: _Carry | None = None  # unfinished episodes carried over to the next update
+        self._init_schedule()
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
         """Create the memory tensors (memory size must equal ``rollouts``) and resolve intervals."""
@@ -117,11 +87,7 @@ class CEM(Agent):
         self.set_mode("eval")
         if self.memory is None:
             return
-        if self.memory.memory_size != self._rollouts:
-            raise ValueError(
-                f"CEM: memory_size ({self.memory.memory_size}) must equal cfg['rollouts'] ({self._rollouts}); "
-                f"use RandomMemory(memory_size={self._rollouts}, num_envs=...)"
-            )
+        self._check_memory()
         for memory in [self.memory, *self.secondary_memories]:
             memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
             memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
@@ -139,38 +105,20 @@ class CEM(Agent):
         with self._autocast():
             return self.policy.act(inputs, role="policy")
 
-    def _train_step(self, timestep: int, timesteps: int) -> None:
-        """Update every ``rollouts`` training steps (the policy learns once learning has started)."""
-        if self.memory is None:
-            return
-        self._rollout += 1
-        if not self._rollout % self._rollouts:
-            self.set_mode("train")
-            self._update(timestep, timesteps)
-            self.set_mode("eval")
-
-    def interrupt_episodes(self) -> None:
-        """The trainer abandoned the training episodes: they never complete, so they are dropped."""
-        if self.memory is None:
-            return
-        if self._rollout % self._rollouts:
-            self._cut_rows.append((self.memory.memory_index - 1) % self.memory.memory_size)
-        else:
-            self.carry = None
-
     # ------------------------------------------------------------------ learning
     def _stream(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The carried steps followed by the rollout, per environment: ``(env_ids, states, actions, rewards, dones,
         cuts)`` with ``L`` rows ordered by environment then time."""
         memory = self.memory
         t, n = memory.memory_size, memory.num_envs
-        columns = {name: memory.get_tensor_by_name(name).transpose(0, 1).reshape(t * n, -1) for name in _NAMES}
+        columns = {name: memory.get_tensor_by_name(name).transpose(0, 1).reshape(t * n, -1) for name in STREAM_NAMES}
         device = columns["rewards"].device
         env_ids = torch.arange(n, device=device).repeat_interleave(t)
         dones = (columns["terminated"] | columns["truncated"]).view(-1)
         cuts = torch.zeros(t, n, dtype=torch.bool, device=device)
-        if self._cut_rows:
-            cuts[self._cut_rows] = True
+        cut_rows = self._take_cut_rows()
+        if cut_rows:
+            cuts[cut_rows] = True
         cuts = cuts.transpose(0, 1).reshape(-1)
         states, actions, rewards = columns["states"], columns["actions"], columns["rewards"]
         carry = self.carry
@@ -189,7 +137,6 @@ class CEM(Agent):
     def _update(self, timestep: int, timesteps: int) -> None:
         """Rank the complete episodes, take one cross-entropy step on the elite steps, carry the unfinished ones."""
         env_ids, states, actions, rewards, dones, cuts = self._stream()
-        self._cut_rows = []
         selection = select_elite(env_ids, rewards.view(-1), dones, cuts, self._discount_factor, self._percentile)
         tail = selection.tail_steps
         self.carry = _Carry(env_ids[tail], states[tail], actions[tail], rewards[tail])

@@ -12,7 +12,7 @@ import numpy as np
 
 from steprl.utils.spaces.common import compute_space_size
 
-__all__ = ["RunningStandardScaler", "ScalerState", "scaler_apply", "scaler_update"]
+__all__ = ["RunningStandardScaler", "ScalerState", "batch_moments", "scaler_apply", "scaler_merge", "scaler_update"]
 
 
 class ScalerState(NamedTuple):
@@ -23,20 +23,36 @@ class ScalerState(NamedTuple):
     current_count: jax.Array
 
 
-def scaler_update(state: ScalerState, x: jax.Array) -> ScalerState:
-    """Merge the statistics of batch ``x`` (over dim 0, or dims 0 and 1 of a 3-D input) into ``state``.
-
-    Chan's parallel rule with the population variance: the running statistics equal those of every input seen plus
-    the prior (mean 0, variance 1, count 1).
-    """
+def batch_moments(x: jax.Array, mask: jax.Array | None = None) -> tuple[Any, jax.Array, jax.Array]:
+    """``(count, mean, population variance)`` of batch ``x`` over dim 0 (dims 0 and 1 of a 3-D input); ``mask``
+    (boolean, ``x``'s batch shape) keeps only the selected rows."""
     axes = (0, 1) if x.ndim == 3 else (0,)
-    count = float(np.prod([x.shape[a] for a in axes]))
-    mean = jnp.mean(x, axis=axes)
-    var = jnp.var(x, axis=axes)
+    if mask is None:
+        count: Any = float(np.prod([x.shape[a] for a in axes]))
+        return count, jnp.mean(x, axis=axes), jnp.var(x, axis=axes)
+    weights = mask.reshape(*mask.shape, *([1] * (x.ndim - mask.ndim))).astype(x.dtype)
+    count = jnp.sum(weights, axis=axes)
+    mean = jnp.sum(weights * x, axis=axes) / jnp.maximum(count, 1.0)
+    var = jnp.sum(weights * (x - mean) ** 2, axis=axes) / jnp.maximum(count, 1.0)
+    return count, mean, var
+
+
+def scaler_merge(state: ScalerState, count: Any, mean: jax.Array, var: jax.Array) -> ScalerState:
+    """Merge a batch's moments (:func:`batch_moments`) into ``state``: Chan's parallel rule."""
     delta = mean - state.running_mean
     total = state.current_count + count
     m2 = state.running_variance * state.current_count + var * count + delta**2 * state.current_count * count / total
     return ScalerState(state.running_mean + delta * count / total, m2 / total, total)
+
+
+def scaler_update(state: ScalerState, x: jax.Array, mask: jax.Array | None = None) -> ScalerState:
+    """Merge the statistics of batch ``x`` (over dim 0, or dims 0 and 1 of a 3-D input) into ``state``.
+
+    Chan's parallel rule with the population variance: the running statistics equal those of every input seen plus
+    the prior (mean 0, variance 1, count 1). ``mask`` (boolean, ``x``'s batch shape) keeps only the selected rows,
+    so a fixed-size batch can carry a variable number of samples inside ``jit``.
+    """
+    return scaler_merge(state, *batch_moments(x, mask))
 
 
 def scaler_apply(
