@@ -71,6 +71,7 @@ class Trainer:
         self.agents_scope: list[Any] = [list(r) for r in ranges] if isinstance(agents, (list, tuple)) and len(agent_list) > 1 else []
         self.num_simultaneous_agents = len(agent_list)
         self.initial_timestep = 0
+        self._ranges = ranges
         self._loop = StepLoop(
             env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation, history
         )
@@ -79,7 +80,11 @@ class Trainer:
         self._eval_logged = 0
         if self.close_environment_at_exit:
             atexit.register(self._close_environment)
-        for agent in agent_list:
+        self._initialize_agents(agent_list)
+
+    def _initialize_agents(self, agents: list[Any]) -> None:
+        """``agent.init(trainer_cfg)``, once per agent (a trainer whose agents run elsewhere overrides it)."""
+        for agent in agents:
             if not getattr(agent, "_steprl_initialized", False):
                 agent.init(trainer_cfg=self.cfg)
                 agent._steprl_initialized = True
@@ -92,7 +97,7 @@ class Trainer:
     def __str__(self) -> str:
         lines = [f"{type(self).__name__}", f"  |-- Number of parallelizable environments: {self.num_envs}"]
         lines.append(f"  |-- Number of simultaneous agents: {self.num_simultaneous_agents}")
-        for i, (agent, (s, e)) in enumerate(zip(self._agent_list, self._loop.ranges)):
+        for i, (agent, (s, e)) in enumerate(zip(self._agent_list, self._ranges)):
             lines.append(f"  |-- agent {i}: {type(agent).__name__}, environments [{s}, {e})")
         return "\n".join(lines)
 

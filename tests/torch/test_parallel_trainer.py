@@ -1,0 +1,107 @@
+"""ParallelTrainer: the same results as the SequentialTrainer, workers that shut down cleanly on a worker error or
+an interrupt in the parent, and the one-agent case (the SequentialTrainer itself)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+import gymnasium as gym
+import pytest
+import torch
+from helpers.envs import CountingEnv, counting_vec
+from helpers.parallel import DeterministicQAgent
+from helpers.ppo import QUIET, build
+
+from steprl.envs.wrappers.torch import wrap_env
+from steprl.trainers.torch import PARALLEL_TRAINER_DEFAULT_CONFIG, ParallelTrainer, SequentialTrainer
+from steprl.trainers.torch.parallel import WorkerError
+from steprl.utils import set_seed
+
+SPAWNS = pytest.mark.slow  # spawns worker processes (a few seconds of interpreter start-up each)
+
+
+def two_agents(env: Any, fail_at: int | None = None) -> list[DeterministicQAgent]:
+    torch.manual_seed(0)
+    return [DeterministicQAgent(env.observation_space, env.action_space, fail_at=fail_at if i == 1 else None) for i in range(2)]
+
+
+def state_of(agent: DeterministicQAgent) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in agent.q.state_dict().items()}
+
+
+@SPAWNS
+def test_same_parameters_and_calls_as_the_sequential_trainer() -> None:
+    results = []
+    for trainer_class in (SequentialTrainer, ParallelTrainer):
+        env = wrap_env(counting_vec(4), verbose=False)
+        agents = two_agents(env)
+        trainer = trainer_class(env=env, agents=agents, agents_scope=[1, 3], cfg={**QUIET, "timesteps": 12})
+        trainer.train()
+        trainer.eval()
+        results.append(([state_of(a) for a in agents], trainer.episode_returns("train"), trainer.episode_returns("eval")))
+        if trainer_class is ParallelTrainer:
+            processes = trainer.worker_processes
+            assert len(processes) == 2 and all(p.is_alive() for p in processes)
+            trainer.close()
+            assert not any(p.is_alive() for p in processes)
+    (sequential, seq_train, seq_eval), (parallel, par_train, par_eval) = results
+    for seq_state, par_state in zip(sequential, parallel):
+        assert seq_state.keys() == par_state.keys()
+        for key in seq_state:
+            assert torch.equal(seq_state[key], par_state[key]), key
+    # each agent got pre/act/record 12 times per mode and post 12 times (training only), timesteps 0..11 twice
+    for state in parallel:
+        assert state["calls"].tolist() == [24, 24, 24, 12] and int(state["timestep_sum"]) == 2 * sum(range(12))
+        assert int(state["training_records"]) == 12
+    assert seq_train == par_train and seq_eval == par_eval and len(par_train) > 0
+    assert not torch.equal(parallel[0]["linear.weight"], parallel[1]["linear.weight"])  # trained on their own scopes
+
+
+@SPAWNS
+def test_a_worker_error_names_the_agent_and_every_worker_exits() -> None:
+    env = wrap_env(counting_vec(4), verbose=False)
+    trainer = ParallelTrainer(env=env, agents=two_agents(env, fail_at=3), cfg={**QUIET, "timesteps": 10})
+    with pytest.raises(WorkerError, match=r"agent 1 \(DeterministicQAgent\) failed in pre_interaction/act at timestep 3"):
+        trainer.train()
+    processes = trainer.worker_processes
+    assert len(processes) == 2 and not any(p.is_alive() for p in processes)
+    assert processes[1].exitcode == 0 and processes[0].exitcode == 0  # both left their loops, nothing was killed
+    with pytest.raises(RuntimeError, match="shut down"):
+        trainer.train()
+
+
+class InterruptingEnv(CountingEnv):
+    """Raises ``KeyboardInterrupt`` (as Ctrl+C would) at its fifth step."""
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
+        if self.t == 4:
+            raise KeyboardInterrupt
+        return super().step(action)
+
+
+@SPAWNS
+def test_keyboard_interrupt_in_the_parent_shuts_the_workers_down() -> None:
+    fns = [lambda: InterruptingEnv(length=50)] + [lambda: CountingEnv(length=50)]
+    env = wrap_env(gym.vector.SyncVectorEnv(fns), verbose=False)
+    trainer = ParallelTrainer(env=env, agents=two_agents(env), cfg={**QUIET, "timesteps": 10})
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    processes = trainer.worker_processes
+    assert len(processes) == 2 and not any(p.is_alive() for p in processes)
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("steprl-agent")]
+
+
+def test_one_agent_is_the_sequential_trainer() -> None:
+    assert PARALLEL_TRAINER_DEFAULT_CONFIG == SequentialTrainer.default_config
+    params = []
+    for trainer_class in (SequentialTrainer, ParallelTrainer):
+        set_seed(3)
+        env = wrap_env(counting_vec(2), verbose=False)
+        agent = build(env, rollouts=4)
+        trainer = trainer_class(env=env, agents=[agent], cfg={**QUIET, "timesteps": 12})
+        trainer.train()
+        if trainer_class is ParallelTrainer:
+            assert trainer.worker_processes == []
+        params.append([p.detach().clone() for p in agent.policy.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*params))
