@@ -9,7 +9,9 @@ from steprl.core.cfg import closest_key
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "CEM_NETWORK_KEYS",
     "DETERMINISTIC_NETWORK_KEYS",
+    "DQN_NETWORK_KEYS",
     "PPO_NETWORK_KEYS",
     "SAC_NETWORK_KEYS",
     "check_network_keys",
@@ -20,6 +22,8 @@ ACTIVATION_NAMES: tuple[str, ...] = ("tanh", "relu", "elu", "gelu", "silu")
 PPO_NETWORK_KEYS = ("hidden", "activation", "initial_log_std", "clip_actions")  # keys read by build_ppo_models
 SAC_NETWORK_KEYS = ("hidden", "activation", "min_log_std", "max_log_std")  # keys read by build_sac_models
 DETERMINISTIC_NETWORK_KEYS = ("hidden", "activation", "actor_head_gain")  # keys read by the TD3 and DDPG builders
+DQN_NETWORK_KEYS = ("hidden", "activation")  # keys read by build_dqn_models
+CEM_NETWORK_KEYS = ("hidden", "activation")  # keys read by build_cem_models
 
 
 def check_network_keys(network: Mapping[str, Any], valid: Sequence[str], what: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,49 +11,14 @@ import torch
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model
 from steprl.agents.torch.dqn.losses import dqn_loss, dqn_targets
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
-from steprl.core.agent import AGENT_EXPERIMENT_DEFAULTS
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.dqn import DQN_DEFAULTS, DQN_ROLES, dqn_settings
 
 __all__ = ["DQN", "DQN_DEFAULT_CONFIG"]
 
-# fmt: off
-DQN_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig({
-    "gradient_steps": 1,            # gradient steps per update
-    "batch_size": 64,               # training batch size
+DQN_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(copy.deepcopy(DQN_DEFAULTS))
 
-    "discount_factor": 0.99,        # discount factor (gamma)
-    "polyak": 0.005,                # soft update hyperparameter (tau); 1 = hard copy
 
-    "learning_rate": 1e-3,                  # learning rate
-    "learning_rate_scheduler": None,        # learning rate scheduler class (see torch.optim.lr_scheduler)
-    "learning_rate_scheduler_kwargs": {},   # learning rate scheduler's kwargs (e.g. {"step_size": 1e-3})
-
-    "state_preprocessor": None,             # state preprocessor class (see steprl.resources.preprocessors)
-    "state_preprocessor_kwargs": {},        # state preprocessor's kwargs (e.g. {"size": env.observation_space})
-
-    "random_timesteps": 0,          # random exploration steps (training steps)
-    "learning_starts": 0,           # learning starts after this many training steps
-
-    "update_interval": 1,           # training steps between updates (each of gradient_steps steps)
-    "target_update_interval": 10,   # training steps between (polyak) target network updates
-
-    "exploration": {
-        "initial_epsilon": 1.0,     # initial epsilon for epsilon-greedy exploration
-        "final_epsilon": 0.05,      # final epsilon for epsilon-greedy exploration
-        "timesteps": 1000,          # epsilon decay time constant: eps = final + (initial - final) * exp(-t / timesteps)
-    },
-
-    "rewards_shaper": None,         # rewards shaping function: Callable(reward, timestep, timesteps) -> reward
-
-    "mixed_precision": False,       # enable automatic mixed precision for higher performance
-
-    "checkpoint_memory": False,     # steprl: also store the replay memory in checkpoints (to resume training exactly)
-
-    "experiment": dict(AGENT_EXPERIMENT_DEFAULTS),
-})
-# fmt: on
-
-_ROLES = ("q_network", "target_q_network")
 
 
 class DQN(OffPolicyAgent):
@@ -85,7 +50,7 @@ class DQN(OffPolicyAgent):
     ) -> None:
         name = self._NAME
         cfg = merge_config(self._DEFAULTS, cfg, where=f"{name} cfg")
-        check_model_roles(models, _ROLES, name)
+        check_model_roles(models, DQN_ROLES, name)
         super().__init__(models, memory, observation_space, action_space, device, cfg)
 
         self.q_network = require_model(self.models, "q_network", name)
@@ -94,22 +59,9 @@ class DQN(OffPolicyAgent):
         if self.target_q_network is not None:  # absent only for evaluation-only use
             self.checkpoint_modules["target_q_network"] = self.target_q_network
 
-        c = self.cfg
-        self._learning_rate = float(c["learning_rate"])
-        self._update_interval = int(c["update_interval"])
-        self._target_update_interval = int(c["target_update_interval"])
-        exploration = c["exploration"]
-        self._initial_epsilon = float(exploration["initial_epsilon"])
-        self._final_epsilon = float(exploration["final_epsilon"])
-        self._exploration_timesteps = float(exploration["timesteps"] or 0)
-        for key in ("update_interval", "target_update_interval"):
-            if int(c[key]) < 1:
-                raise ValueError(f"{name} cfg['{key}'] must be >= 1, got {c[key]}")
-        for key in ("initial_epsilon", "final_epsilon"):
-            if not 0.0 <= float(exploration[key]) <= 1.0:
-                raise ValueError(f"{name} cfg['exploration']['{key}'] must be in [0, 1], got {exploration[key]}")
-        if self._exploration_timesteps < 0:
-            raise ValueError(f"{name} cfg['exploration']['timesteps'] must be >= 0 or None, got {exploration['timesteps']}")
+        self._settings = dqn_settings(self.cfg, name)
+        self._learning_rate = self._settings.learning_rate
+        self._target_update_interval = self._settings.target_update_interval
 
         self._broadcast(self.q_network)
         self.optimizer: torch.optim.Optimizer | None = None
@@ -143,10 +95,7 @@ class DQN(OffPolicyAgent):
     # ------------------------------------------------------------------ interaction
     def epsilon(self) -> float:
         """The exploration rate of the next training step (0 when ``exploration.timesteps`` is falsy)."""
-        if not self._exploration_timesteps:
-            return 0.0
-        decay = math.exp(-self.training_steps / self._exploration_timesteps)
-        return self._final_epsilon + (self._initial_epsilon - self._final_epsilon) * decay
+        return self._settings.epsilon(self.training_steps)
 
     def _random_policy(self) -> Any:
         return self.q_network
@@ -171,7 +120,7 @@ class DQN(OffPolicyAgent):
         return torch.where(explore, random_actions, greedy), None, outputs
 
     def _can_learn(self) -> bool:
-        return not self.training_steps % self._update_interval
+        return self._settings.updates_at(self.training_steps)
 
     def _train_step(self, timestep: int, timesteps: int) -> None:
         """Once learning has started (``learning_starts``): the target update every ``target_update_interval``
@@ -179,7 +128,7 @@ class DQN(OffPolicyAgent):
         updates (as in skrl, DQN switches no mode)."""
         if self.memory is None or self.target_q_network is None or not self._learning_started():
             return
-        if not self.training_steps % self._target_update_interval:
+        if self._settings.target_update_at(self.training_steps):
             soft_update(self.target_q_network, self.q_network, self._polyak)
         if self._can_learn():
             self._update(timestep, timesteps)

@@ -8,13 +8,13 @@ from typing import Any
 import gymnasium
 import torch
 
+from steprl.core.networks import DQN_NETWORK_KEYS
 from steprl.models.torch import DeterministicMixin, Model
 from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import build_mlp, check_network_keys, mlp_layout
 
 __all__ = ["DQN_NETWORK_KEYS", "MLPDiscreteQNetwork", "build_dqn_models"]
 
-DQN_NETWORK_KEYS = ("hidden", "activation")  # keys read by build_dqn_models
 
 
 class MLPDiscreteQNetwork(DeterministicMixin, Model):

@@ -13,13 +13,13 @@ from typing import Any
 import gymnasium
 import torch
 
+from steprl.core.networks import CEM_NETWORK_KEYS
 from steprl.models.torch import Model, TabularMixin
 from steprl.models.torch.networks.mlp import MLPCategoricalPolicy, check_network_keys, mlp_layout
 
 __all__ = ["CEM_NETWORK_KEYS", "TABULAR_NETWORK_KEYS", "EpsilonGreedyTable", "build_cem_models", "build_tabular_models"]
 
 TABULAR_NETWORK_KEYS = ("epsilon", "shared", "initial_value")  # keys read by build_tabular_models
-CEM_NETWORK_KEYS = ("hidden", "activation")  # keys read by build_cem_models
 
 
 def _discrete_size(space: Any, what: str) -> int:
