@@ -38,7 +38,15 @@ def per_agent(value: Any, possible_agents: Sequence[str], what: str = "value", k
                     f"missing {missing}, unknown {unknown}"
                 )
             return {uid: value[uid] for uid in agents}
-    return {uid: copy.deepcopy(value) for uid in agents}
+    return {uid: _copy(value) for uid in agents}
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of ``value``; a shallow one when something inside cannot be deep-copied (e.g. a JAX device)."""
+    try:
+        return copy.deepcopy(value)
+    except (TypeError, copy.Error):
+        return copy.copy(value)
 
 
 class MultiAgentMixin:
