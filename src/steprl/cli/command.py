@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="device of the models and arrays, e.g. cpu or cuda:0 (default: cuda if available)",
     )
+    train.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="train what a runner configuration (skrl's YAML format: models, memory, agent, trainer) describes, "
+        "on --env, instead of a preset",
+    )
     return parser
 
 
@@ -106,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from steprl.cli.train import run_train
 
     try:
+        if getattr(args, "config", None) is not None:
+            from steprl.cli.config_run import run_config
+
+            return run_config(args)
         return run_train(args)
     except CLIError as exc:
         print(f"steprl {args.command}: error: {exception_message(exc)}", file=sys.stderr)
