@@ -300,7 +300,10 @@ def resolve_agent_cfg(preset: Preset, observation_space: Any, backend: str = "to
         if cfg.get(key) is not None:
             if backend == "jax" and cfg[key] in TORCH_SCHEDULERS:  # the same rates as an optax-style schedule
                 defaults = _default_config(preset.agent)
-                rate, batches = (cfg.get(k, defaults.get(k, 1)) for k in ("learning_rate", "mini_batches"))
+                rate = cfg.get("learning_rate", defaults.get("learning_rate", 1))
+                # optimizer steps per torch scheduler step: a rollout agent's minibatches, a replay agent's update
+                per_step = "mini_batches" if "mini_batches" in defaults else "gradient_steps"
+                batches = cfg.get(per_step, defaults.get(per_step, 1))
                 cfg[key] = jax_schedule_factory(cfg[key], float(rate), int(batches))
             else:
                 cfg[key] = _import(names[cfg[key]], backend)

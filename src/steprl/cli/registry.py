@@ -171,27 +171,42 @@ AGENTS: dict[str, AgentEntry] = {
 }
 
 # multi-agent algorithms (PettingZoo / VMAS environments; steprl.cli.multi_agent builds them)
-MULTI_AGENTS: dict[str, AgentEntry] = {
-    name: AgentEntry(
-        agent=f"steprl.multi_agents.torch.{name}:{name.upper()}",
-        config=f"steprl.multi_agents.torch.{name}:{name.upper()}_DEFAULT_CONFIG",
-        models="steprl.multi_agents.torch.networks:build_multi_agent_models",
-        memory="rollout",
-        network_keys="steprl.multi_agents.torch.networks:MULTI_AGENT_NETWORK_KEYS",
-        actions=_ANY,
-        multi_agent=True,
-    )
-    for name in ("ippo", "mappo")
-}
+def _multi_agent_entries(backend: str) -> dict[str, AgentEntry]:
+    """IPPO and MAPPO of ``backend`` (``steprl.multi_agents.<backend>``)."""
+    package = f"steprl.multi_agents.{backend}"
+    return {
+        name: AgentEntry(
+            agent=f"{package}.{name}:{name.upper()}",
+            config=f"{package}.{name}:{name.upper()}_DEFAULT_CONFIG",
+            models=f"{package}.networks:build_multi_agent_models",
+            memory="rollout",
+            network_keys=f"{package}.networks:MULTI_AGENT_NETWORK_KEYS",
+            actions=_ANY,
+            multi_agent=True,
+        )
+        for name in ("ippo", "mappo")
+    }
+
+
+MULTI_AGENTS: dict[str, AgentEntry] = _multi_agent_entries("torch")
 ALL_AGENTS: dict[str, AgentEntry] = {**AGENTS, **MULTI_AGENTS}  # every name the command accepts
 
-# the JAX backend trains the on-policy agents (same presets, same network tables)
+# the agents with a JAX implementation (same presets, same network tables)
 JAX_AGENTS: dict[str, AgentEntry] = {
     "ppo": _entry("ppo", "PPO", "mlp:build_ppo_models", "rollout", _ANY, backend="jax"),
     "a2c": _entry("a2c", "A2C", "mlp:build_ppo_models", "rollout", _ANY, backend="jax"),
     "rpo": _entry("rpo", "RPO", "onpolicy:build_rpo_models", "rollout", _BOX, backend="jax"),
+    "cem": _entry("cem", "CEM", "tabular:build_cem_models", "rollout", _DISCRETE, backend="jax"),
+    "dqn": _entry("dqn", "DQN", "q:build_dqn_models", "replay", _DISCRETE, backend="jax"),
+    "ddqn": _entry("dqn", "DDQN", "q:build_dqn_models", "replay", _DISCRETE, backend="jax"),
+    "sac": _entry("sac", "SAC", "sac:build_sac_models", "replay", _BOX, backend="jax"),
+    "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, backend="jax", bounded_actions=True),
+    "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, backend="jax", bounded_actions=True),
 }
-BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {"torch": ALL_AGENTS, "jax": JAX_AGENTS}
+BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {
+    "torch": ALL_AGENTS,
+    "jax": {**JAX_AGENTS, **_multi_agent_entries("jax")},
+}
 
 
 def agents_for(backend: str) -> dict[str, AgentEntry]:

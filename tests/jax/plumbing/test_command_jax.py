@@ -15,7 +15,7 @@ from steprl.cli.registry import AGENTS, ALL_AGENTS, JAX_AGENTS, agents_for
 
 def test_registry_names_the_jax_agents_and_builders() -> None:
     assert agents_for("jax") is JAX_AGENTS and agents_for("torch") is ALL_AGENTS
-    assert list(JAX_AGENTS) == ["ppo", "a2c", "rpo"]
+    assert list(JAX_AGENTS) == ["ppo", "a2c", "rpo", "cem", "dqn", "ddqn", "sac", "td3", "ddpg"]
     for name, entry in JAX_AGENTS.items():
         assert entry.agent.startswith("steprl.agents.jax.") and entry.models.startswith("steprl.models.jax.networks.")
         assert entry.memory == AGENTS[name].memory and entry.actions == AGENTS[name].actions
@@ -45,12 +45,13 @@ def test_torch_schedulers_of_presets_become_jax_schedules_with_the_same_rates() 
 
 def test_agents_missing_on_jax_are_one_line_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code = main(
-        ["train", "--backend", "jax", "--agent", "sac", "--env", "Pendulum-v1", "--run-dir", str(tmp_path / "r")]
+        ["train", "--backend", "jax", "--agent", "trpo", "--env", "Pendulum-v1", "--run-dir", str(tmp_path / "r")]
     )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert (
-        err[-1] == "steprl train: error: --agent sac is not available with --backend jax: choose one of ppo, a2c, rpo"
+    assert err[-1] == (
+        "steprl train: error: --agent trpo is not available with --backend jax: "
+        "choose one of ppo, a2c, rpo, cem, dqn, ddqn, sac, td3, ddpg"
     )
     assert not (tmp_path / "r").exists()
 
