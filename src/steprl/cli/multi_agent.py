@@ -40,12 +40,20 @@ def _parallel_env(env_id: str, env_kwargs: Mapping[str, Any]) -> Any:
     return module.parallel_env(**dict(env_kwargs))
 
 
-def make_multi_agent_env(env_id: str, num_envs: int, env_kwargs: Mapping[str, Any], device: Any = None) -> Any:
-    """The wrapped environment: ``num_envs`` PettingZoo copies stepped as one batch, or VMAS with ``num_envs``."""
+def make_multi_agent_env(
+    env_id: str, num_envs: int, env_kwargs: Mapping[str, Any], device: Any = None, backend: str = "torch"
+) -> Any:
+    """The environment wrapped for ``backend``: ``num_envs`` PettingZoo copies stepped as one batch, or VMAS with
+    ``num_envs`` (torch only: VMAS simulates with torch tensors)."""
     from steprl import config
-    from steprl.envs.wrappers.torch import wrap_env
 
+    wrap_env = importlib.import_module(f"steprl.envs.wrappers.{backend}").wrap_env
     if env_id.startswith("vmas:"):
+        if backend != "torch":
+            raise CLIError(
+                f"--env {env_id}: VMAS is torch-native (its state lives in torch tensors); train it with "
+                "--backend torch, or use a PettingZoo environment (e.g. mpe2:simple_spread_v3) with --backend jax"
+            )
         import vmas
 
         scenario = env_id.split(":", 1)[1]
@@ -71,14 +79,16 @@ def multi_agent_spaces(env: Any) -> tuple[Any, Any]:
     return env.observation_space(uid), env.action_space(uid)
 
 
-def build_multi_agent(preset: Any, env: Any, run_dir: str, vector_steps: int, cfg: dict[str, Any]) -> Any:
-    """The preset's IPPO/MAPPO on ``env`` with MLP models (shared when ``network.share_parameters``) and one rollout
-    memory per agent; ``cfg`` is the resolved agent configuration."""
-    from steprl.cli.registry import MULTI_AGENTS
-    from steprl.memories.torch import RandomMemory
-    from steprl.multi_agents.torch.networks import build_multi_agent_models
+def build_multi_agent(
+    preset: Any, env: Any, run_dir: str, vector_steps: int, cfg: dict[str, Any], backend: str = "torch"
+) -> Any:
+    """The preset's IPPO/MAPPO of ``backend`` on ``env`` with MLP models (shared when ``network.share_parameters``)
+    and one rollout memory per agent; ``cfg`` is the resolved agent configuration."""
+    from steprl.cli.registry import agents_for, import_path
 
-    entry = MULTI_AGENTS[preset.agent]
+    entry = agents_for(backend)[preset.agent]
+    RandomMemory = import_path(f"steprl.memories.{backend}:RandomMemory")  # noqa: N806 - a class
+    build_multi_agent_models = import_path(entry.models)
     network = dict(preset.network)
     share = bool(network.pop("share_parameters", False))
     mappo = preset.agent == "mappo"

@@ -7,6 +7,12 @@ A run directory (see :mod:`steprl.cli.rundir`) holds the TensorBoard events, ``r
 ``checkpoints/`` (about 10 periodic ``agent_<vector step>.pt``, written at rollout boundaries for rollout-based
 agents, plus ``best_agent.pt``, ``best_eval_agent.pt`` and ``final_agent.pt``; ``.ckpt`` files on JAX), ``learning_curve.png`` and
 ``summary.json``. ``--resume RUN_DIR`` continues a run from its newest periodic checkpoint.
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1, torch backend) the run is data-parallel: every rank steps its own
+``--num-envs`` environments (torch seeded with ``seed + rank``, its sub-environments with ``seed + rank × num_envs``
+onwards), gradients and running-scaler statistics are averaged over ranks, and the budget counts the environment
+steps of all ranks (each runs ``T // (N × ranks)`` vector steps). Rank 0 alone locks and writes the run directory,
+evaluates, checkpoints and prints; the other ranks only train.
 """
 
 from __future__ import annotations
@@ -111,7 +117,8 @@ class _TrainingEpisodes:
 
     Called at least every ``HARVEST_EVERY`` vector steps, so the trainer needs to keep only the last
     ``HARVEST_EVERY × num_envs`` episodes (``episode_history``). An episode that ended at vector step ``e`` of
-    this session (1-based) is placed at environment step ``(start + e) × num_envs``.
+    this session (1-based) is placed at environment step ``(start + e) × num_envs`` (``num_envs``: the environment
+    steps of one vector step over all ranks).
     """
 
     def __init__(self, trainer: Any, curve: Curve, start: int, num_envs: int) -> None:
@@ -144,7 +151,8 @@ class _Evaluations:
 
     Each evaluation runs ``episodes`` episodes within ``max_steps`` environment steps, so an environment whose
     episodes never end cannot stall the run (the episodes that ended are reported, or none). ``history`` is the
-    run's list of evaluations (it continues a resumed run's).
+    run's list of evaluations (it continues a resumed run's). ``num_envs``: environment steps per vector step, over
+    all ranks (a data-parallel run evaluates on rank 0 alone).
     """
 
     def __init__(
@@ -207,7 +215,7 @@ def _make_agent(preset: Preset, env: Any, run_dir: str, vector_steps: int, backe
     if entry.multi_agent:
         with strict_config():
             cfg = resolve_agent_cfg(preset, multi_agent_spaces(env)[0], backend)
-            return build_multi_agent(preset, env, run_dir, vector_steps, cfg)
+            return build_multi_agent(preset, env, run_dir, vector_steps, cfg, backend)
     with strict_config():
         cfg = resolve_agent_cfg(preset, env.observation_space, backend)
         cfg["experiment"] = {
@@ -305,24 +313,53 @@ class _Setup:
     eval_interval: int
     checkpoint_interval: int
     checkpoint: str | None
+    rank: int = 0  # this process's rank in a data-parallel run (0: the one that evaluates and writes)
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Run ``steprl train`` with parsed ``args``; a user error raises :class:`CLIError` before training starts.
-    The run directory is locked for the whole run (released at exit, also on errors and Ctrl-C)."""
-    with RunLock() as lock:
-        with deferred_diagnostics():
-            setup = _setup(args, lock)
-        return _run(setup)
+    The run directory is locked for the whole run (released at exit, also on errors and Ctrl-C).
+    Under torchrun every rank runs this; the process group is left at the end, also on errors."""
+    try:
+        with RunLock() as lock:
+            with deferred_diagnostics():
+                setup = _setup(args, lock)
+            return _run(setup) if setup.rank == 0 else _follow(setup)
+    except Exception as exc:
+        if not _collective_failure(exc):
+            raise
+        print(
+            f"steprl {args.command}: error: rank {config.torch.rank} lost the other ranks: one of them failed or "
+            f"stopped (its error comes first; torchrun names it), or did not answer within the collective timeout "
+            f"(STEPRL_DIST_TIMEOUT). {exception_message(exc).splitlines()[0]}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        if config.torch.is_distributed:
+            from steprl.utils.distributed import torch as distributed
+
+            distributed.stop()
+
+
+def _collective_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective that failed because another rank failed, stopped or timed out."""
+    if not config.torch.is_distributed or "torch.distributed" not in sys.modules:
+        return False
+    import torch.distributed
+
+    return isinstance(exc, torch.distributed.DistError)
 
 
 def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
     """Check every input, lock the run directory, then create the environments and build the agent and trainers
     (and load the checkpoint of a resumed run)."""
     check_args(args)
-    check_dependencies(args.backend or "torch")
-    begin = _resume_run(args, lock) if args.resume is not None else _new_run(args, lock)
+    backend = args.backend or "torch"
+    check_dependencies(backend)
+    begin = _begin(args, lock, _join_ranks(backend))
     try:
+        _check_data_parallel(begin.spec)
         return _build(args, begin)
     except BaseException:
         lock.release()
@@ -331,24 +368,74 @@ def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:
         raise
 
 
+def _join_ranks(backend: str) -> int:
+    """The number of processes training together: torchrun's ``WORLD_SIZE`` (joined here), else 1."""
+    if not config.torch.is_distributed:
+        return 1
+    if backend != "torch":
+        raise CLIError(
+            f"--backend {backend} cannot run under torchrun (WORLD_SIZE={config.torch.world_size}): torchrun's "
+            "data-parallel training uses the torch backend; launch a JAX run as one process"
+        )
+    config.torch.init_distributed()
+    return config.torch.world_size
+
+
+def _begin(args: argparse.Namespace, lock: RunLock, ranks: int) -> _Start:
+    """Where the run starts. Data-parallel: rank 0 alone creates, checks and locks the run directory, then tells
+    the other ranks where it is (or that it failed); they read the same run without touching it."""
+    if ranks == 1:
+        return _resume_run(args, lock) if args.resume is not None else _new_run(args, lock, 1)
+    from steprl.utils.distributed import torch as distributed
+
+    if config.torch.rank == 0:
+        try:
+            begin = _resume_run(args, lock, ranks) if args.resume is not None else _new_run(args, lock, ranks)
+        except BaseException:
+            distributed.broadcast_object(None)
+            raise
+        distributed.broadcast_object(begin.run_dir)
+        return begin
+    run_dir = distributed.broadcast_object(None)
+    if run_dir is None:
+        raise CLIError(f"rank 0 could not start the run (its error is above); rank {config.torch.rank} stops too")
+    if args.resume is not None:
+        return _resume_run(args, lock, ranks, owner=False)
+    return _new_run(args, lock, ranks, shared_dir=run_dir)
+
+
+def _check_data_parallel(spec: RunSpec) -> None:
+    """A data-parallel run needs an agent that averages gradients over ranks."""
+    if spec.ranks == 1:
+        return
+    reason = getattr(agents_for(spec.backend)[spec.agent].agent_class(), "_not_distributed", "")
+    if reason:
+        raise CLIError(
+            f"--agent {spec.agent} cannot train data-parallel under torchrun ({reason}); run it as one process, "
+            "without torchrun"
+        )
+
+
 def _env_id(env_arg: str) -> str:
     """The id a run stores: a multi-agent ``<package>:<name>`` as given, a Gymnasium id resolved (registered)."""
     return env_arg if is_multi_agent_env_id(env_arg) else resolve_env_id(env_arg)
 
 
-def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
-    """A new run: its directory created, writable, locked and free of another run; its preset loaded."""
+def _new_run(args: argparse.Namespace, lock: RunLock, ranks: int, shared_dir: str | None = None) -> _Start:
+    """A new run: its directory created, writable, locked and free of another run; its preset loaded.
+    ``shared_dir``: the directory rank 0 prepared (data-parallel ranks other than 0 leave it to rank 0)."""
     env_arg, agent = args.env or DEFAULT_ENV, args.agent or DEFAULT_AGENT
     env_id = _env_id(env_arg)
-    run_dir = os.path.abspath(args.run_dir or _default_run_dir(env_id, agent))
-    created_root = prepare_run_dir(run_dir)
+    run_dir = shared_dir or os.path.abspath(args.run_dir or _default_run_dir(env_id, agent))
+    created_root = prepare_run_dir(run_dir) if shared_dir is None else None
     try:
-        lock.acquire(run_dir, "--run-dir")
-        if os.path.exists(os.path.join(run_dir, RUN_FILE)):
-            raise CLIError(
-                f"--run-dir {run_dir} already holds a run ({RUN_FILE}): continue it with --resume {run_dir}, "
-                "or choose another --run-dir"
-            )
+        if shared_dir is None:
+            lock.acquire(run_dir, "--run-dir")
+            if os.path.exists(os.path.join(run_dir, RUN_FILE)):
+                raise CLIError(
+                    f"--run-dir {run_dir} already holds a run ({RUN_FILE}): continue it with --resume {run_dir}, "
+                    "or choose another --run-dir"
+                )
         preset, probe = _load_preset(env_id, agent)
     except BaseException:
         lock.release()
@@ -368,24 +455,32 @@ def _new_run(args: argparse.Namespace, lock: RunLock) -> _Start:
         preset_source=preset.source,
         preset_default=preset.is_default,
         preset_table=preset.table,
+        ranks=ranks,
     )
     return _Start(spec, preset, probe, run_dir, created_root)
 
 
-def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
+def _resume_run(args: argparse.Namespace, lock: RunLock, ranks: int = 1, owner: bool = True) -> _Start:
     """A resumed run: its directory locked, its ``run.json`` read and compared with the options given, its newest
-    checkpoint found and its saved progress cut back to that checkpoint."""
+    checkpoint found and its saved progress cut back to that checkpoint. ``owner=False`` (data-parallel ranks
+    other than 0): read only, rank 0 holds the lock."""
 
     run_dir = os.path.abspath(args.resume)
     check_resume_dir(run_dir)
     if not any(os.path.exists(os.path.join(run_dir, name)) for name in (RUN_FILE, LOCK_FILE)):
         raise no_run_configuration(run_dir)  # no run ever started here: leave the directory untouched
-    lock.acquire(run_dir, "--resume")
+    if owner:
+        lock.acquire(run_dir, "--resume")
     stored = RunSpec.read(run_dir)
     module = stored.env.split(":", 1)[0] + ":" if ":" in stored.env else ""
     if not is_multi_agent_env_id(stored.env_id):
         resolve_env_id(module + stored.env_id)  # imports the module that registers the environment
     spec = stored.resumed_with(args, run_dir, _env_id)
+    if spec.ranks != ranks:
+        raise CLIError(
+            f"--resume {run_dir}: the run was trained by {spec.ranks} process(es), this command runs as {ranks}; "
+            f"resume it with {spec.ranks} in all (torchrun --nnodes × --nproc_per_node; 1: without torchrun)"
+        )
     found = newest_checkpoint(run_dir)
     if found is None:
         raise CLIError(
@@ -393,11 +488,12 @@ def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
             "before its first one; start a new run instead (remove this directory or choose another --run-dir)"
         )
     path, start = found
-    if start >= spec.timesteps // spec.num_envs:
-        done = start * spec.num_envs
+    stride = spec.num_envs * spec.ranks  # environment steps per vector step
+    if start >= spec.timesteps // stride:
+        done = start * stride
         raise CLIError(
             f"--resume {run_dir}: the run already finished ({done} environment steps, {os.path.basename(path)}); "
-            f"give --timesteps {done + spec.num_envs} or more to train it further"
+            f"give --timesteps {done + stride} or more to train it further"
         )
     try:
         preset = spec.preset()
@@ -406,12 +502,13 @@ def _resume_run(args: argparse.Namespace, lock: RunLock) -> _Start:
             f"--resume {run_dir}: the preset table in {RUN_FILE} is not valid: {exception_message(exc)}"
         ) from exc
     probe = _probe(spec.env_id, preset.env_kwargs)
-    progress = _read_progress(run_dir, start, spec.num_envs)
+    progress = _read_progress(run_dir, start, stride)
     return _Start(spec, preset, probe, run_dir, None, path, start, progress)
 
 
 def _read_progress(run_dir: str, start: int, num_envs: int) -> Progress:
-    """The run's saved progress, cut back to vector step ``start`` (a fresh one, with a warning, if unreadable)."""
+    """The run's saved progress, cut back to vector step ``start`` (a fresh one, with a warning, if unreadable);
+    ``num_envs``: environment steps per vector step over all ranks."""
     path = os.path.join(run_dir, PROGRESS_FILE)
     try:
         progress = Progress.from_dict(read_json(path))
@@ -460,11 +557,14 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
     ManualTrainer = import_path(f"steprl.trainers.{backend}:ManualTrainer")  # noqa: N806 - a class
     envs: list[Any] = [begin.probe]
     agent = None
+    rank = config.torch.rank if spec.ranks > 1 else 0
     try:
         num_envs = spec.num_envs
-        vector_steps = spec.timesteps // num_envs
+        stride = num_envs * spec.ranks  # environment steps per vector step, over all ranks
+        vector_steps = spec.timesteps // stride
         if vector_steps < 1:
-            raise CLIError(f"--timesteps ({spec.timesteps}) must be >= --num-envs ({num_envs}): nothing to run")
+            ranks = f" × {spec.ranks} ranks" if spec.ranks > 1 else ""
+            raise CLIError(f"--timesteps ({spec.timesteps}) must be >= --num-envs ({num_envs}){ranks}: nothing to run")
         if args.device is not None and backend == "jax":
             config.jax.device = args.device  # the wrappers and memories place arrays on it
         elif args.device is not None:
@@ -475,8 +575,10 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         eval_max_steps = 2 * spec.eval_episodes * (episode_steps or UNLIMITED_EPISODE_STEPS)  # twice the longest
         render = {"render_mode": "human"} if args.render else {}
         if is_multi_agent_env_id(spec.env_id):
-            env = guard_env(lambda: make_multi_agent_env(spec.env_id, num_envs, preset.env_kwargs), spec.env_id)
-            eval_env = make_multi_agent_env(spec.env_id, 1, preset.env_kwargs)  # on the device chosen above
+            env = guard_env(
+                lambda: make_multi_agent_env(spec.env_id, num_envs, preset.env_kwargs, backend=backend), spec.env_id
+            )
+            eval_env = make_multi_agent_env(spec.env_id, 1, preset.env_kwargs, backend=backend)  # on the chosen device
             envs.append(eval_env)
         else:
             env = guard_env(
@@ -490,7 +592,7 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
             )
             eval_env = wrap_env(probe, verbose=False)
         envs.append(env)
-        seed = _resume_seed(spec.seed, start) if start else spec.seed
+        seed = (_resume_seed(spec.seed, start) if start else spec.seed) + rank * num_envs  # no sub-env seed twice
         guard_env(lambda: env.reset(seed=seed), spec.env_id)  # rendering needs its packages from here on
         guard_env(lambda: eval_env.reset(seed=spec.seed + 1000), spec.env_id)
 
@@ -504,7 +606,7 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
         }
         try:
             agent = _make_agent(preset, env, run_dir, vector_steps, backend)
-            if start and agent.write_interval > 0:  # hide the events a killed run wrote after its checkpoint
+            if start and agent.write_interval > 0 and rank == 0:  # hide events a killed run wrote after its checkpoint
                 with contextlib.suppress(ImportError):  # no TensorBoard: init() says so and writes nothing
                     agent.writer = agent._writer_class()(log_dir=agent.experiment_dir, purge_step=start + 1)
             with strict_config():
@@ -523,6 +625,8 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
                 raise CLIError(
                     f"--resume {run_dir}: {begin.checkpoint} holds vector step {agent.timestep}, not {start} as its name says"
                 )
+            if rank:  # the checkpoint holds rank 0's generators: draw this rank's own again
+                set_seed(_resume_seed(spec.seed, start))
     except BaseException:
         for opened in envs:
             opened.close()
@@ -535,17 +639,17 @@ def _build(args: argparse.Namespace, begin: _Start) -> _Setup:
     period = _update_period(agent, preset)
     if period > 1 and vector_steps < period:
         logger.warning(f"{vector_steps} vector steps are fewer than one rollout ({period}): the agent will not learn")
-    eval_interval = max(period, round(spec.eval_every / num_envs / period) * period) if spec.eval_every else 0
+    eval_interval = max(period, round(spec.eval_every / stride / period) * period) if spec.eval_every else 0
     checkpoint_interval = max(period, round(vector_steps / CHECKPOINTS / period) * period)  # rollout boundaries
     progress = begin.progress
     history = progress.evaluations
     evaluate = _Evaluations(
-        evaluator, agent, spec.eval_episodes, eval_max_steps, num_envs, os.path.join(run_dir, "checkpoints"), history
+        evaluator, agent, spec.eval_episodes, eval_max_steps, stride, os.path.join(run_dir, "checkpoints"), history
     )
-    episodes = _TrainingEpisodes(trainer, progress.curve, start, num_envs)
+    episodes = _TrainingEpisodes(trainer, progress.curve, start, stride)
     return _Setup(
         spec, preset, agent, trainer, evaluate, episodes, progress, envs, run_dir, vector_steps, start,
-        eval_interval, checkpoint_interval, begin.checkpoint,
+        eval_interval, checkpoint_interval, begin.checkpoint, rank,
     )  # fmt: skip
 
 
@@ -571,7 +675,7 @@ def _run(setup: _Setup) -> int:
     from steprl.utils.plotting import plot_learning_curve
 
     spec, agent, evaluate, progress = setup.spec, setup.agent, setup.evaluate, setup.progress
-    run_dir, num_envs, start = setup.run_dir, setup.spec.num_envs, setup.start
+    run_dir, num_envs, start = setup.run_dir, setup.spec.num_envs * setup.spec.ranks, setup.start
     write_json(os.path.join(run_dir, RUN_FILE), spec.to_dict())  # a larger --timesteps is the new budget
     if setup.checkpoint is not None:
         progress.resumed_from.append(start * num_envs)
@@ -629,7 +733,7 @@ def _run(setup: _Setup) -> int:
         if agent.writer is not None:
             agent.writer.close()
 
-    env_steps = setup.vector_steps * num_envs
+    env_steps = setup.vector_steps * num_envs  # over all ranks
     summary = {
         "env": spec.env_id,
         "agent": spec.agent,
@@ -638,7 +742,8 @@ def _run(setup: _Setup) -> int:
         "preset": setup.preset.source,
         "env_kwargs": setup.preset.env_kwargs,
         "timesteps": env_steps,
-        "num_envs": num_envs,
+        "num_envs": spec.num_envs,
+        "ranks": spec.ranks,
         "eval_episodes": evaluate.episodes,
         "final_mean_return": _finite(final["mean"]),
         "final_std_return": _finite(final["std"]),
@@ -658,6 +763,18 @@ def _run(setup: _Setup) -> int:
     wall = progress.wall_time_s
     print(f"{env_steps} environment steps, {summary['steps_per_s']:.0f} steps/s (training), wall time {wall:.1f} s")
     print(f"Run directory: {run_dir}")
+    return 0
+
+
+def _follow(setup: _Setup) -> int:
+    """A data-parallel rank other than 0: train in step with rank 0 (the agents average gradients and scaler
+    statistics over ranks); rank 0 alone evaluates, checkpoints and writes the run."""
+    try:
+        for t in range(setup.start, setup.vector_steps):
+            setup.trainer.train(timestep=t)
+    finally:
+        for opened in setup.envs:
+            opened.close()
     return 0
 
 
