@@ -84,6 +84,7 @@ class JaxConfig(RankConfig):
         """
         import jax
 
+        self.init_distributed()
         if device is not None and not isinstance(device, str) and not isinstance(device, jax.Device):
             raise TypeError(f"device must be None, a string or a jax.Device, got {type(device).__name__}")
         if isinstance(device, jax.Device) and not self.is_distributed:
@@ -119,16 +120,30 @@ class JaxConfig(RankConfig):
             self._key = jax.device_put(self._key, self._device)
 
     def init_distributed(self) -> None:
-        """Connect to the coordinator once when launched with ``JAX_WORLD_SIZE > 1``."""
+        """Connect to the coordinator once when launched with ``JAX_WORLD_SIZE > 1`` (no-op otherwise).
+
+        steprl calls it before its first JAX operation (device, key, agent): JAX requires it before anything touches
+        a device. CPU collectives go through gloo, so CPU-only processes can average their gradients too.
+        """
         if not self.is_distributed or self._distributed_ready:
             return
         import jax
 
-        jax.distributed.initialize(
-            coordinator_address=self._coordinator_address,
-            num_processes=self._world_size,
-            process_id=self._rank,
-            local_device_ids=self._local_rank,
-        )
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        try:
+            jax.distributed.initialize(
+                coordinator_address=self._coordinator_address,
+                num_processes=self._world_size,
+                process_id=self._rank,
+                local_device_ids=self._local_rank,
+            )
+        except RuntimeError as exc:
+            if "must be called before" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"Distributed JAX (JAX_WORLD_SIZE={self._world_size}) must connect to the coordinator before any JAX "
+                "computation: create steprl objects (wrap_env, models, memories, agents) before running JAX code "
+                "of your own, or call steprl.config.jax.init_distributed() first"
+            ) from exc
         self._distributed_ready = True
         logger.info(f"Distributed training (JAX): rank {self._rank}/{self._world_size} (local rank {self._local_rank})")

@@ -21,6 +21,7 @@ import numpy as np
 from steprl import config
 from steprl.agents.jax.base import Agent
 from steprl.agents.jax.on_policy_update import Batch, OnPolicyUpdate, Rollout, TrainState
+from steprl.agents.jax.parallel import compile_update
 from steprl.core.cfg import closest_key
 from steprl.core.rollout import RolloutSchedule, rollout_settings
 from steprl.models.jax.gaussian import GaussianMixin
@@ -104,6 +105,9 @@ class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
             raise ValueError(f"{name} (JAX) needs separate policy and value models; one shared model is not supported")
         self.checkpoint_modules["policy"] = self.policy
         self.checkpoint_modules["value"] = self.value
+        for model in (self.policy, self.value):
+            if model is not None:
+                model.broadcast_parameters()  # distributed: every process starts from rank 0's parameters
 
         c = self.cfg
         self._rollouts, self._learning_epochs, self._mini_batches = rollout_settings(c, name)
@@ -151,7 +155,7 @@ class OnPolicyAgent(OnPolicyUpdate, RolloutSchedule, Agent):
             for mode in (True, False)
         }
         self._act_layout: tuple[int, int, Any, Any] | None = None  # widths and dtypes of actions and mean actions
-        self._update_jit = jax.jit(self._update_pure)
+        self._update_jit = compile_update(self._update_pure)
 
     # ------------------------------------------------------------------ construction helpers
     def _build_scheduler(self, factory: Any, kwargs: Mapping[str, Any] | None) -> Any:

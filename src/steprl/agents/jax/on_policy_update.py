@@ -18,8 +18,9 @@ import jax.numpy as jnp
 import optax
 
 from steprl.agents.jax.gae import compute_gae
+from steprl.agents.jax.parallel import mean_over_processes, scaler_update_over_processes
 from steprl.resources.optimizers.jax.adam import learning_rate_of, with_learning_rate
-from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply, scaler_update
+from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply
 from steprl.resources.schedulers.jax.kl_adaptive import KLAdaptiveSchedule
 
 __all__ = ["Batch", "Inputs", "OnPolicyUpdate", "Rollout", "TrainState", "select"]
@@ -140,7 +141,8 @@ class OnPolicyUpdate:
         """A minibatch's inputs; where ``train`` (the first epoch), the state preprocessor first learns from it."""
         state_pre = ts.state_pre
         if state_pre is not None:
-            state_pre = select(train, scaler_update(state_pre, mb.states.astype(jnp.float32)), state_pre)
+            updated = scaler_update_over_processes(state_pre, mb.states.astype(jnp.float32))
+            state_pre = select(train, updated, state_pre)
         states = self._preprocess(state_pre, mb.states)
         return ts.replace(state_pre=state_pre), Inputs(states, states)
 
@@ -167,7 +169,7 @@ class OnPolicyUpdate:
         advantages = (advantages - advantages.mean()) / (advantages.std(ddof=1) + 1e-8)
         value_pre = ts.value_pre
         if value_pre is not None:
-            value_pre = scaler_update(value_pre, values)
+            value_pre = scaler_update_over_processes(value_pre, values)
         values = self._value_scale(value_pre, values, inverse=False)
         returns = self._value_scale(value_pre, returns, inverse=False)
         batch = Batch(
@@ -191,7 +193,9 @@ class OnPolicyUpdate:
             mb = jax.tree_util.tree_map(lambda x: x[index], batch)
             active = ~stopped
             ts, states = self._minibatch_inputs(ts, mb, active & first_epoch)
-            (_, parts), (policy_grads, value_grads) = grad_fn(ts.policy_params, ts.value_params, states, mb, key)
+            (_, parts), grads = grad_fn(ts.policy_params, ts.value_params, states, mb, key)
+            # distributed: every process steps with the mean gradients and decides KL stops on the mean KL
+            (policy_grads, value_grads), parts = mean_over_processes((grads, parts))
             if self._grad_norm_clip > 0:  # one global norm over policy and value gradients (torch's clip_grad_norm_)
                 norm = optax.tree.norm((policy_grads, value_grads))
                 factor = jnp.minimum(1.0, self._grad_norm_clip / (norm + 1e-6))
@@ -239,7 +243,7 @@ class OnPolicyUpdate:
         steps = jnp.maximum(metrics["steps"].sum(), 1.0)
         out = {k: metrics[k].sum() / steps for k in (*LOSSES, "stddev")}
         out["steps"] = metrics["steps"].sum()  # gradient steps taken (fewer than epochs x minibatches after a KL stop)
-        out["kl"] = self._update_kl(ts, batch, metrics["epoch_kl"])
+        out["kl"] = mean_over_processes(self._update_kl(ts, batch, metrics["epoch_kl"]))
         if kl_adaptive and not self._kl_early_stop:
             ts = self._adapt_learning_rate(ts, out["kl"])
         out["learning_rate"] = jnp.asarray(learning_rate_of(ts.policy_opt), dtype=jnp.float32)

@@ -212,7 +212,12 @@ class Model(flax.linen.Module):
         self.state_dict = self.state_dict.replace(params=params)
 
     def broadcast_parameters(self, rank: int = 0) -> None:
-        """No-op outside distributed runs (every process starts from the same seeded parameters)."""
+        """Give every process rank ``rank``'s parameters (distributed runs; no-op in one process)."""
+        if not config.jax.is_distributed or self.state_dict is None:
+            return
+        from steprl.agents.jax.parallel import broadcast_from_rank
+
+        self.state_dict = self.state_dict.replace(params=broadcast_from_rank(self.state_dict.params, rank))
 
     def reduce_parameters(self, tree: Any) -> Any:
         """The pytree ``tree`` averaged over processes (itself outside distributed runs)."""
