@@ -23,7 +23,13 @@ from steprl.core.networks import DETERMINISTIC_NETWORK_KEYS, check_network_keys,
 from steprl.models.jax import DeterministicMixin, Model
 from steprl.models.jax.networks.mlp import encode_states, initialised, mlp
 
-__all__ = ["MLPDeterministicActor", "MLPQFunction", "build_ddpg_models", "build_td3_models"]
+__all__ = [
+    "DETERMINISTIC_NETWORK_KEYS",
+    "MLPDeterministicActor",
+    "MLPQFunction",
+    "build_ddpg_models",
+    "build_td3_models",
+]
 
 DEFAULT_HIDDEN = (256, 256)
 DEFAULT_ACTIVATION = "relu"

@@ -24,7 +24,12 @@ from steprl.models.jax._random import next_key
 from steprl.models.jax.networks.deterministic import MLPQFunction
 from steprl.models.jax.networks.mlp import encode_states, initialised, mlp
 
-__all__ = ["MLPSquashedGaussianPolicy", "build_sac_models", "squashed_gaussian_sample"]
+__all__ = [
+    "SAC_NETWORK_KEYS",
+    "MLPSquashedGaussianPolicy",
+    "build_sac_models",
+    "squashed_gaussian_sample",
+]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
