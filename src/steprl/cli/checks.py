@@ -127,7 +127,9 @@ def resolve_env_id(env_id: str) -> str:
     if latest is not None:
         return get_env_id(namespace, base, latest)
     if namespace is not None and not any(spec.namespace == namespace for spec in gymnasium.registry.values()):
-        hint = f" (pip install ale-py, then --env ale_py:{name})" if namespace == "ALE" else ""
+        hints = {"ALE": f"pip install ale-py, then --env ale_py:{name}",
+                 "dm_control": f'pip install -e ".[dmc]", then --env shimmy:{name}'}  # fmt: skip
+        hint = f" ({hints[namespace]})" if namespace in hints else ""
         raise CLIError(
             f"unknown environment namespace '{namespace}' in --env {env_id}: install the package that registers it "
             f"and name its module, as in --env <module>:{name}{hint}"
