@@ -109,19 +109,17 @@ class _TorchConfig(RankConfig):
         self._device = self.parse_device(device)
 
     def init_distributed(self) -> None:
-        """Initialise the default process group once when launched with ``torchrun`` (``WORLD_SIZE > 1``)."""
+        """Join the default process group once when launched with ``torchrun`` (``WORLD_SIZE > 1``): NCCL on
+        ``cuda:<local_rank>`` when CUDA is available, else gloo (see :mod:`steprl.utils.distributed.torch`)."""
         if not self.is_distributed or self._distributed_ready:
             return
-        import torch
-        import torch.distributed as dist
+        from steprl.utils.distributed import torch as distributed
 
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        if not dist.is_initialized():
-            dist.init_process_group(backend, rank=self._rank, world_size=self._world_size)
-        if torch.cuda.is_available():
-            torch.cuda.set_device(self._local_rank)
+        backend = distributed.start(self._rank, self._world_size, self._local_rank)
         self._distributed_ready = True
-        logger.info(f"Distributed training: rank {self._rank}/{self._world_size} (local rank {self._local_rank})")
+        logger.info(
+            f"Distributed training ({backend}): rank {self._rank}/{self._world_size} (local rank {self._local_rank})"
+        )
 
 
 class _Config:

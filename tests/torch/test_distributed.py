@@ -1,55 +1,30 @@
-"""Two CPU processes (gloo), launched as torchrun would: one SGD step averages the ranks' gradients exactly, and PPO
-keeps the parameters identical across ranks."""
+"""Two CPU processes (gloo), launched as torchrun would: one SGD step applies the mean of the ranks' gradients, and
+an agent of every family (on-policy with KL schedule and KL early stop, replay with a learned entropy coefficient,
+recurrent) keeps identical parameters, scaler statistics and learning rates on both ranks, with rank 0 alone writing
+files; the agents that cannot average gradients refuse to start."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
-from helpers.distributed import LEARNING_RATE, batch_loss, value_model
-
-SCRIPT = r"""
-import json, sys
-sys.path.insert(0, {tests!r})
-import gymnasium as gym, torch
-torch.set_num_threads(1)
-from helpers.models import CategoricalPolicy, Value
-from steprl import config
-from steprl.agents.torch.ppo import PPO, PPO_DEFAULT_CONFIG
-from steprl.envs.wrappers.torch import wrap_env
-from steprl.memories.torch import RandomMemory
-from steprl.trainers.torch import ManualTrainer
-from steprl.utils import set_seed
-
-seed = set_seed(7)
-env = wrap_env(gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync"), verbose=False)
-env.reset(seed=seed)
-cfg = PPO_DEFAULT_CONFIG.copy()
-cfg.update(rollouts=8, learning_epochs=2, mini_batches=2, experiment={{"directory": {run_dir!r}, "write_interval": 4, "checkpoint_interval": 8}})
-models = {{"policy": CategoricalPolicy(env.observation_space, env.action_space), "value": Value(env.observation_space)}}
-agent = PPO(models=models, memory=RandomMemory(8, 2), cfg=cfg, observation_space=env.observation_space, action_space=env.action_space)
-trainer = ManualTrainer(env=env, agents=agent, cfg={{"timesteps": 32, "headless": True, "disable_progressbar": True}})
-for t in range(32):
-    trainer.train(timestep=t)
-params = torch.cat([p.detach().flatten() for p in agent.policy.parameters()])
-gathered = [torch.zeros_like(params) for _ in range(config.torch.world_size)]
-torch.distributed.all_gather(gathered, params)
-print(json.dumps({{"rank": config.torch.rank, "seed": seed, "same": all(torch.equal(g, gathered[0]) for g in gathered),
-                  "write_interval": agent.write_interval, "checkpoint_interval": agent.checkpoint_interval}}))
-torch.distributed.barrier()
-torch.distributed.destroy_process_group()
-"""
-
+from helpers.distributed import (
+    CHECKPOINT_INTERVAL,
+    FAMILIES,
+    LEARNING_RATE,
+    REPLAY_BATCH,
+    REPLAY_STARTS,
+    STEPS,
+    WRITE_INTERVAL,
+    batch_loss,
+    launch,
+    value_model,
+)
 
 AVERAGING_SCRIPT = r"""
-import json, sys
-sys.path.insert(0, {tests!r})
+import json
 import torch
 torch.set_num_threads(1)
 from helpers.agents import RecordingAgent
@@ -63,49 +38,20 @@ model.broadcast_parameters()
 params = list(model.parameters())
 optimizer = torch.optim.SGD(params, lr=LEARNING_RATE)
 agent._optimizer_step(optimizer, batch_loss(model, rank), [model], params)  # backward, all-reduce, step
-print(json.dumps({{"rank": rank, "params": [p.detach().flatten().tolist() for p in params]}}))
+print(json.dumps({"rank": rank, "params": [p.detach().flatten().tolist() for p in params]}))
 torch.distributed.barrier()
-torch.distributed.destroy_process_group()
+"""
+
+FAMILIES_SCRIPT = r"""
+import json
+from helpers.distributed import families_worker
+print(json.dumps(families_worker({directory!r})))
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _launch(script: str, tmp_path: Path, world_size: int = 2) -> list[dict]:
-    """Run ``script`` as ``world_size`` ranks (the torchrun environment variables) and return each rank's last JSON line."""
-    path = tmp_path / "worker.py"
-    path.write_text(script.format(tests=str(Path(__file__).resolve().parents[1]), run_dir=str(tmp_path / "runs")))
-    port = _free_port()
-    procs = []
-    for rank in range(world_size):
-        env = {
-            **os.environ,
-            "WORLD_SIZE": str(world_size),
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-        }
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(path)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            )
-        )
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-3000:]
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return sorted(results, key=lambda r: r["rank"])
-
-
 @pytest.mark.slow
-def test_one_step_applies_the_mean_of_the_ranks_gradients(tmp_path: Path) -> None:
-    results = _launch(AVERAGING_SCRIPT, tmp_path)
+def test_one_step_applies_the_mean_of_the_ranks_gradients() -> None:
+    results = launch(AVERAGING_SCRIPT)
     model = value_model(seed=100)  # rank 0's initial weights, which the broadcast gives every rank
     start = [p.detach().clone() for p in model.parameters()]
     per_rank = [torch.autograd.grad(batch_loss(model, rank), list(model.parameters())) for rank in range(2)]
@@ -119,10 +65,56 @@ def test_one_step_applies_the_mean_of_the_ranks_gradients(tmp_path: Path) -> Non
             torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+@pytest.fixture(scope="module")
+def families(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict[str, Any]], Path]:
+    """Both ranks' reports after training every family (one launch for the module), and the experiment directory."""
+    directory = tmp_path_factory.mktemp("distributed") / "runs"
+    return launch(FAMILIES_SCRIPT.format(directory=str(directory))), directory
+
+
 @pytest.mark.slow
-def test_two_ranks_keep_identical_parameters(tmp_path: Path) -> None:
-    results = _launch(SCRIPT, tmp_path)
-    assert [r["seed"] for r in results] == [7, 8]  # seeds offset by rank
-    assert all(r["same"] for r in results), "gradients must be averaged and initial parameters broadcast"
-    assert results[0]["write_interval"] == 4 and results[0]["checkpoint_interval"] == 8
-    assert results[1]["write_interval"] == 0 and results[1]["checkpoint_interval"] == 0  # only rank 0 writes
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_family_keeps_ranks_identical(families: tuple[list[dict[str, Any]], Path], family: str) -> None:
+    (rank0, rank1), _ = families
+    a, b = rank0[family], rank1[family]
+    assert a["training_steps"] == b["training_steps"] == STEPS
+    assert a["models"] == b["models"], "parameters (and buffers) differ between the ranks"
+    assert a["scalers"] == b["scalers"], "running standard scalers differ between the ranks"
+    assert a["learning_rates"] == b["learning_rates"], "learning rates (KL-adaptive schedule) differ between the ranks"
+
+
+@pytest.mark.slow
+def test_scaler_statistics_merge_both_ranks_batches(families: tuple[list[dict[str, Any]], Path]) -> None:
+    (rank0, _), _ = families
+    # SAC updates the state scaler once per gradient step, from each rank's batch: both batches are counted
+    gradient_steps = STEPS - REPLAY_STARTS
+    assert rank0["replay"]["state_scaler_count"] == 1 + gradient_steps * REPLAY_BATCH * 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", FAMILIES)
+def test_only_rank_0_writes(families: tuple[list[dict[str, Any]], Path], family: str) -> None:
+    (rank0, rank1), directory = families
+    assert (rank0[family]["write_interval"], rank0[family]["checkpoint_interval"]) == (WRITE_INTERVAL, CHECKPOINT_INTERVAL)
+    assert (rank1[family]["write_interval"], rank1[family]["checkpoint_interval"]) == (0, 0)
+    written = directory / f"{family}_rank0"
+    assert list(written.glob("events.out.tfevents.*")), "rank 0 writes TensorBoard events"
+    assert sorted(p.name for p in (written / "checkpoints").glob("agent_*.pt")) == sorted(
+        f"agent_{k}.pt" for k in range(CHECKPOINT_INTERVAL, STEPS + 1, CHECKPOINT_INTERVAL)
+    )
+    assert not (directory / f"{family}_rank1").exists(), "rank 1 must write nothing"
+
+
+@pytest.mark.slow
+def test_seeds_are_offset_by_rank(families: tuple[list[dict[str, Any]], Path]) -> None:
+    (rank0, rank1), _ = families
+    assert (rank0["seed"], rank1["seed"]) == (7, 8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent", ["cem", "q_learning", "sarsa"])
+def test_agents_without_gradient_averaging_refuse(families: tuple[list[dict[str, Any]], Path], agent: str) -> None:
+    (rank0, rank1), _ = families
+    for report in (rank0, rank1):
+        message = report["refusals"][agent]
+        assert "cannot train data-parallel" in message and "without torchrun" in message, message

@@ -327,8 +327,9 @@ class RunSpec:
     """What defines a run, saved as ``run.json``: ``--resume`` continues the run with exactly these values.
 
     ``env`` is ``--env`` as given (``[module:]id``), ``env_id`` the registered id it resolved to, ``timesteps``
-    the budget in environment steps; ``preset_table`` is the preset's agent table as read, so a resumed run
-    rebuilds the same agent even if the preset file has changed since.
+    the budget in environment steps (over all ranks); ``preset_table`` is the preset's agent table as read, so a
+    resumed run rebuilds the same agent even if the preset file has changed since. ``ranks`` is the number of
+    data-parallel processes (torchrun's ``WORLD_SIZE``; 1 when absent from an older ``run.json``).
     """
 
     env: str
@@ -343,6 +344,7 @@ class RunSpec:
     preset_source: str
     preset_default: bool
     preset_table: dict[str, Any]
+    ranks: int = 1
 
     # (attribute, option) pairs a user may repeat with --resume, but only with the run's own value
     OPTIONS: ClassVar[tuple[tuple[str, str], ...]] = (
@@ -376,14 +378,14 @@ class RunSpec:
                 raise ValueError(f"it holds a {type(data).__name__}, not an object")
             if data.get("format", RUN_FORMAT) > RUN_FORMAT:
                 raise ValueError(f"format {data['format']} is newer than this steprl's ({RUN_FORMAT})")
-            names = [f.name for f in dataclasses.fields(cls)]
-            missing = [name for name in names if name not in data]
+            fields = dataclasses.fields(cls)
+            missing = [f.name for f in fields if f.name not in data and f.default is dataclasses.MISSING]
             if missing:
                 raise ValueError(f"it lacks {', '.join(missing)}")
-            for name in ("seed", "timesteps", "num_envs", "eval_every", "eval_episodes"):
-                if not isinstance(data[name], int) or isinstance(data[name], bool):
+            for name in ("seed", "timesteps", "num_envs", "eval_every", "eval_episodes", "ranks"):
+                if name in data and (not isinstance(data[name], int) or isinstance(data[name], bool)):
                     raise ValueError(f"'{name}' must be an integer, got {data[name]!r}")
-            spec = cls(**{name: data[name] for name in names})
+            spec = cls(**{f.name: data[f.name] for f in fields if f.name in data})
             spec.preset()
         except (OSError, ValueError, TypeError) as exc:
             raise CLIError(f"--resume {run_dir}: {RUN_FILE} cannot be read: {exception_message(exc)}") from exc

@@ -41,7 +41,8 @@ class Trainer:
 
     ``Trainer(env, agents, agents_scope=None, cfg=None)``: ``agents`` is one agent or a list of agents sharing a
     vectorized environment (``agents_scope`` = number of environments per agent; equal split when omitted).
-    Nothing passed in is modified. The progress bar counts environment steps (vector steps × sub-environments).
+    Nothing passed in is modified. The progress bar counts environment steps (vector steps × sub-environments,
+    × ranks in a data-parallel run, where rank 0 alone shows it).
     """
 
     default_config: ClassVar[Mapping[str, Any]] = {**TRAINER_DEFAULT_CONFIG, "timesteps": 0}
@@ -76,6 +77,7 @@ class Trainer:
             env, agent_list, ranges, self.headless, self.environment_info, self.stochastic_evaluation, history
         )
         self._progress_disabled = progress_disabled(self.disable_progressbar, self.process_rank())
+        self._bar_steps = self.num_envs * max(1, self.process_count())  # environment steps per vector step, all ranks
         self._env_closed = False
         self._eval_logged = 0
         if self.close_environment_at_exit:
@@ -93,6 +95,11 @@ class Trainer:
     def process_rank() -> int:
         """This process's rank in a distributed run (0 otherwise); only rank 0 shows a progress bar."""
         return int(os.getenv("RANK", "0"))
+
+    @staticmethod
+    def process_count() -> int:
+        """How many processes train together (data-parallel ranks; 1 otherwise)."""
+        return int(os.getenv("WORLD_SIZE", "1"))
 
     def __str__(self) -> str:
         lines = [f"{type(self).__name__}", f"  |-- Number of parallelizable environments: {self.num_envs}"]
@@ -196,7 +203,7 @@ class Trainer:
             timesteps = self.timesteps
         state.counter = timestep + 1
         bar = state.progress
-        n = self.num_envs
+        n = self._bar_steps
         if own_bar and timestep < timesteps and (bar is None or bar.closed or bar.total != timesteps * n):
             if bar is not None:
                 bar.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from torch import nn
 from steprl import config
 from steprl.backends.torch_checkpoint import torch_load, torch_save
 from steprl.core import agent as core
+from steprl.utils.distributed import torch as distributed
 
 __all__ = ["Agent"]
 
@@ -53,7 +54,12 @@ class Agent(core.Agent):
     device, the distributed process group started when launched by ``torchrun``, mixed precision
     (``cfg["mixed_precision"]``: :meth:`_autocast` and one gradient scaler), gradient clipping
     (``cfg["grad_norm_clip"]``) and the one optimizer step (:meth:`_optimizer_step`).
+
+    ``_not_distributed``: why an algorithm cannot train data-parallel (empty: it can); such an agent refuses to
+    start under ``torchrun``.
     """
+
+    _not_distributed: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -64,6 +70,12 @@ class Agent(core.Agent):
         device: str | torch.device | None = None,
         cfg: Mapping[str, Any] | None = None,
     ) -> None:
+        if config.torch.is_distributed and self._not_distributed:
+            raise RuntimeError(
+                f"{type(self).__name__} cannot train data-parallel ({self._not_distributed}); it was launched as rank "
+                f"{config.torch.rank} of {config.torch.world_size}: run it as one process (without torchrun), or use "
+                "an agent that averages gradients (PPO, A2C, RPO, TRPO, SAC, TD3, DDPG, DQN, DDQN)"
+            )
         config.torch.init_distributed()  # no-op unless launched by torchrun with WORLD_SIZE > 1
         self.device: torch.device = config.torch.parse_device(device) if device is not None else config.torch.device
         super().__init__(models, memory, observation_space, action_space, cfg)
@@ -143,9 +155,11 @@ class Agent(core.Agent):
         params: list[torch.Tensor],
         grad_norm_clip: float | None = None,
     ) -> None:
-        """``zero_grad → backward → (all-reduce the models' gradients) → (clip params) → step`` for ``loss``.
+        """``zero_grad → backward → (average the gradients over ranks) → (clip params) → step`` for ``loss``.
 
-        ``grad_norm_clip`` (default ``cfg["grad_norm_clip"]``) lets multi-agent algorithms clip per agent.
+        Distributed runs average the gradients of every parameter ``optimizer`` steps, in one all-reduce (``models``
+        names the trained models; their parameters are the optimizer's). ``grad_norm_clip`` (default
+        ``cfg["grad_norm_clip"]``) lets multi-agent algorithms clip per agent.
 
         The caller updates the mixed-precision scaler (``self._scaler.update()``) once per iteration, after every
         optimizer of that iteration has stepped.
@@ -153,8 +167,7 @@ class Agent(core.Agent):
         optimizer.zero_grad(set_to_none=True)
         self._scaler.scale(loss).backward()
         if config.torch.is_distributed:
-            for model in models:
-                model.reduce_parameters()
+            distributed.average_gradients(p for group in optimizer.param_groups for p in group["params"])
         clip = self._grad_norm_clip if grad_norm_clip is None else grad_norm_clip
         if clip > 0:
             self._scaler.unscale_(optimizer)

@@ -35,6 +35,7 @@ from steprl.agents.torch.base import Agent
 from steprl.agents.torch.gae import compute_gae
 from steprl.core.rollout import RolloutSchedule, rollout_settings
 from steprl.resources.schedulers.torch import KLAdaptiveLR
+from steprl.utils.distributed import torch as distributed
 
 __all__ = ["BATCH_NAMES", "OnPolicyAgent"]
 
@@ -205,11 +206,7 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         if self.scheduler is None:
             return
         if isinstance(self.scheduler, KLAdaptiveLR):
-            if kl is not None and config.torch.is_distributed:
-                kl = kl.clone()
-                torch.distributed.all_reduce(kl, op=torch.distributed.ReduceOp.SUM)
-                kl = kl / config.torch.world_size
-            self.scheduler.step(kl)
+            self.scheduler.step(None if kl is None else distributed.mean_over_ranks(kl))
         else:
             self.scheduler.step()
 

@@ -28,6 +28,7 @@ from steprl.agents.torch.ppo.losses import ppo_loss
 from steprl.core.multi_agent_rollout import PER_AGENT_KEYS, MultiAgentRolloutMixin, Team
 from steprl.multi_agents.torch.base import MultiAgent
 from steprl.resources.schedulers.torch import KLAdaptiveLR
+from steprl.utils.distributed import torch as distributed
 
 __all__ = ["PER_AGENT_KEYS", "MultiAgentRollout", "Team"]
 
@@ -290,7 +291,7 @@ class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
                         float(c["value_loss_scale"]),
                     )
                 kls.append(parts["kl"])
-                if kl_threshold and float(parts["kl"]) > kl_threshold:
+                if kl_threshold and float(distributed.mean_over_ranks(parts["kl"])) > kl_threshold:  # same stop on every rank
                     break
                 self._optimizer_step(team.optimizer, loss, models, params, float(c["grad_norm_clip"] or 0.0))
                 self._scaler.update()

@@ -17,3 +17,7 @@ class Trainer(core.Trainer):
     @staticmethod
     def process_rank() -> int:
         return config.torch.rank
+
+    @staticmethod
+    def process_count() -> int:
+        return config.torch.world_size

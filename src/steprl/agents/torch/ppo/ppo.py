@@ -11,6 +11,7 @@ from steprl.agents.torch.on_policy import BATCH_NAMES, OnPolicyAgent
 from steprl.agents.torch.ppo.losses import ppo_loss
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.on_policy_defaults import PPO_DEFAULTS
+from steprl.utils.distributed import torch as distributed
 
 PPO_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(PPO_DEFAULTS)
 
@@ -91,7 +92,8 @@ class PPO(OnPolicyAgent):
                         self._value_loss_scale,
                     )
                 kls.append(parts["kl"])
-                if self._kl_threshold and float(parts["kl"]) > self._kl_threshold:
+                # distributed: the mean KL over ranks, so that every rank stops at the same minibatch
+                if self._kl_threshold and float(distributed.mean_over_ranks(parts["kl"])) > self._kl_threshold:
                     break
                 self._optimizer_step(self.optimizer, loss, models, params)
                 self._scaler.update()

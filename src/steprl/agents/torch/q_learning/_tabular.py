@@ -38,6 +38,8 @@ class Transition(NamedTuple):
 class TabularAgent(Agent):
     """Base of Q_LEARNING and SARSA (the config must already be merged with the algorithm's defaults)."""
 
+    _not_distributed = "its Q-table is updated in place from each step, with no gradient to average over ranks"
+
     def __init__(
         self,
         models: Mapping[str, Any],

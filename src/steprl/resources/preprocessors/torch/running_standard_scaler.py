@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from steprl import config
+from steprl.utils.distributed import torch as distributed
 from steprl.utils.spaces.common import compute_space_size
 
 
@@ -18,6 +19,9 @@ class RunningStandardScaler(nn.Module):
     Batch statistics (over dim 0, or dims 0 and 1 of a 3-D input) are merged with Chan's parallel rule using
     the population variance, so the running statistics equal those of all inputs seen (plus the prior of
     mean 0, variance 1, count 1).
+
+    Distributed runs (``synchronize=True``, the default): each update merges the batches of every rank, so all ranks
+    keep identical statistics (every rank must update together, as the agents do in their updates).
     """
 
     running_mean: torch.Tensor
@@ -30,8 +34,10 @@ class RunningStandardScaler(nn.Module):
         epsilon: float = 1e-8,
         clip_threshold: float = 5.0,
         device: str | torch.device | None = None,
+        synchronize: bool = True,
     ) -> None:
         super().__init__()
+        self.synchronize = synchronize
         self.epsilon = epsilon
         self.clip_threshold = clip_threshold
         self.device = config.torch.device if device is None else config.torch.parse_device(device)
@@ -44,10 +50,17 @@ class RunningStandardScaler(nn.Module):
         """Merge the statistics of batch ``x`` into the running ones (in place)."""
         dims = (0, 1) if x.dim() == 3 else (0,)
         x = x.to(torch.float64)
-        count = x.shape[0] * (x.shape[1] if x.dim() == 3 else 1)
-        if count == 0:
+        count: int | torch.Tensor = x.shape[0] * (x.shape[1] if x.dim() == 3 else 1)
+        if self.synchronize and distributed.ready():
+            if count:
+                var, mean = torch.var_mean(x, dim=dims, correction=0)
+            else:  # an empty batch still takes part in the collective
+                var, mean = torch.zeros_like(self.running_variance), torch.zeros_like(self.running_mean)
+            count, mean, var = distributed.merge_moments(int(count), mean, var)
+        elif count == 0:
             return
-        var, mean = torch.var_mean(x, dim=dims, correction=0)
+        else:
+            var, mean = torch.var_mean(x, dim=dims, correction=0)
         delta = mean - self.running_mean
         total = self.current_count + count
         m2 = (
