@@ -72,9 +72,9 @@ def rank_environment(rank: int, world_size: int, port: int) -> dict[str, str]:
     }
 
 
-def launch(code: str, world_size: int = 2, timeout: float = 300) -> list[dict[str, Any]]:
-    """Run ``python -c code`` as ``world_size`` ranks, as torchrun would; each rank's last stdout line, parsed as
-    JSON, in rank order. A rank that fails (or a launch that outlives ``timeout``) fails the test with its stderr."""
+def run_ranks(code: str, world_size: int = 2, timeout: float = 300) -> list[tuple[int, str, str]]:
+    """Run ``python -c code`` as ``world_size`` ranks, as torchrun would (``helpers`` importable); each rank's
+    ``(exit code, stdout, stderr)`` in rank order. Ranks still running after ``timeout`` seconds are killed."""
     tests = str(Path(__file__).resolve().parents[1])
     code = f"import sys; sys.path.insert(0, {tests!r})\n" + code
     port = free_port()
@@ -90,15 +90,23 @@ def launch(code: str, world_size: int = 2, timeout: float = 300) -> list[dict[st
     ]
     results = []
     try:
-        for rank, proc in enumerate(procs):
+        for proc in procs:
             out, err = proc.communicate(timeout=timeout)
-            assert proc.returncode == 0, f"rank {rank} failed ({proc.returncode}):\n{err[-3000:]}"
-            results.append(json.loads(out.strip().splitlines()[-1]))
+            results.append((proc.returncode, out, err))
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+    return results
+
+
+def launch(code: str, world_size: int = 2, timeout: float = 300) -> list[dict[str, Any]]:
+    """:func:`run_ranks`, each rank's last stdout line parsed as JSON; a rank that fails fails the test."""
+    results = []
+    for rank, (code_, out, err) in enumerate(run_ranks(code, world_size, timeout)):
+        assert code_ == 0, f"rank {rank} failed ({code_}):\n{err[-3000:]}"
+        results.append(json.loads(out.strip().splitlines()[-1]))
     return results
 
 

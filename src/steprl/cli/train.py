@@ -343,12 +343,15 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _collective_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` is a collective that failed because another rank failed, stopped or timed out."""
-    if not config.torch.is_distributed or "torch.distributed" not in sys.modules:
+    """Whether ``exc`` is a collective that failed (a peer failed, stopped or timed out): a ``RuntimeError`` raised
+    inside ``torch.distributed`` (gloo reports a lost peer as a plain ``RuntimeError``) in a data-parallel run."""
+    if not config.torch.is_distributed or not isinstance(exc, RuntimeError):
         return False
-    import torch.distributed
-
-    return isinstance(exc, torch.distributed.DistError)
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    inside = os.path.join("torch", "distributed", "")
+    return frame is not None and inside in frame.tb_frame.f_code.co_filename
 
 
 def _setup(args: argparse.Namespace, lock: RunLock) -> _Setup:

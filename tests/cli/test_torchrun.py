@@ -1,0 +1,84 @@
+"""``torchrun --nproc_per_node 2 -m steprl train``: one data-parallel run whose budget counts both ranks' steps,
+written, evaluated and printed by rank 0 alone; agents that cannot average gradients refuse in one line; a rank
+that loses its peer stops with a message instead of hanging."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.distributed import run_ranks
+
+TIMESTEPS, NUM_ENVS, RANKS = 2048, 8, 2  # PPO's CartPole preset: rollouts of 32 vector steps, so 4 updates per rank
+
+
+def _torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``torchrun --standalone --nproc_per_node 2 -m steprl train ARGS`` (standalone: a free rendezvous port)."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(RANKS),
+               "-m", "steprl", "train", *args]  # fmt: skip
+    env = {**os.environ, "STEPRL_STRICT": "1", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_two_ranks_train_one_run_written_by_rank_0(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    done = _torchrun(
+        "--timesteps", str(TIMESTEPS), "--num-envs", str(NUM_ENVS), "--eval-every", "1024", "--eval-episodes", "2",
+        "--seed", "3", "--no-progress", "--run-dir", str(run_dir), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("Final evaluation") == 1, done.stdout  # rank 0 alone evaluates and prints
+    assert len([line for line in done.stdout.splitlines() if line.startswith("[eval]")]) == 2, done.stdout
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert (summary["timesteps"], summary["ranks"], summary["num_envs"]) == (TIMESTEPS, RANKS, NUM_ENVS)
+    assert [e["env_steps"] for e in summary["evaluations"]] == [1024, 2048]  # environment steps of both ranks
+    assert json.loads((run_dir / "run.json").read_text())["ranks"] == RANKS
+    vector_steps = TIMESTEPS // (NUM_ENVS * RANKS)
+    checkpoints = {p.name for p in (run_dir / "checkpoints").iterdir()}
+    assert f"agent_{vector_steps}.pt" in checkpoints and f"agent_{vector_steps + 32}.pt" not in checkpoints
+    assert {"final_agent.pt", "best_eval_agent.pt"} <= checkpoints
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1, "one TensorBoard writer: rank 0's"
+    assert (run_dir / "learning_curve.png").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "nothing written outside the run directory"
+
+
+@pytest.mark.slow
+def test_an_agent_without_gradient_averaging_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = _torchrun("--env", "FrozenLake-v1", "--agent", "q_learning", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("steprl train: error:")]
+    assert errors and all("--agent q_learning cannot train data-parallel under torchrun" in e for e in errors), done.stderr
+    assert not (tmp_path / "run").exists(), "a refused run leaves no directory"
+
+
+LOST_PEER = r"""
+import json, os
+from steprl import config
+from steprl.cli import train
+
+
+def setup_losing_rank_1(args, lock):
+    config.torch.init_distributed()
+    if config.torch.rank == 1:
+        os._exit(3)  # dies without a word, as a killed process would
+    import torch
+    torch.distributed.all_reduce(torch.zeros(1))  # rank 0 waits for its lost peer
+
+
+train._setup = setup_losing_rank_1
+print(json.dumps({"code": train.run_train(type("Args", (), {"command": "train"})())}))
+"""
+
+
+@pytest.mark.slow
+def test_a_rank_that_loses_its_peer_stops_with_a_message() -> None:
+    (code0, out0, err0), (code1, _, _) = run_ranks(LOST_PEER, timeout=120)
+    assert code1 == 3
+    assert code0 == 0 and json.loads(out0.splitlines()[-1]) == {"code": 1}, err0[-3000:]
+    message = [line for line in err0.splitlines() if line.startswith("steprl train: error:")]
+    assert message and "rank 0 lost the other ranks" in message[0], err0[-3000:]
