@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
@@ -89,13 +90,17 @@ def _checkpoint_state(agent: Any) -> dict[str, Any]:
                                   agent._checkpoint_dict(agent.timestep))  # fmt: skip
 
 
-def assert_resume_is_bit_identical(algo: str, path: str, steps: int = 12, **cfg: Any) -> Any:
+def assert_resume_is_bit_identical(
+    algo: str, path: str, steps: int = 12, noise: Callable[[], Any] | None = None, **cfg: Any
+) -> Any:
     """Train ``algo`` ``steps`` steps, save, resume a differently seeded agent from the file; both must then hold
     the same complete state and continue identically (act with exploration, record, update) for 6 steps.
-    Returns the saved agent's checkpoint dict."""
+    ``noise`` makes each agent's own exploration noise. Returns the saved agent's checkpoint dict."""
     from helpers.checkpoint import assert_state_equal
 
     cfg = {"random_timesteps": 3, "learning_starts": 5, "checkpoint_memory": True, **cfg}
+    if noise is not None:
+        cfg["exploration"] = {"noise": noise()}
     env = pendulum(num_envs=2)
     saved = build_replay_agent(algo, env, **cfg)
     run = trainer(env, saved, 100)
@@ -105,6 +110,8 @@ def assert_resume_is_bit_identical(algo: str, path: str, steps: int = 12, **cfg:
     state = _checkpoint_state(saved)
 
     resumed_env = pendulum(num_envs=2, seed=1)
+    if noise is not None:
+        cfg["exploration"] = {"noise": noise()}
     resumed = build_replay_agent(algo, resumed_env, seed=1, **cfg)
     trainer(resumed_env, resumed, 100)
     resumed.load(path, resume=True)

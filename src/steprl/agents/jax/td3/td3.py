@@ -15,6 +15,7 @@ from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.off_policy import check_noise
 from steprl.core.off_policy_defaults import TD3_DEFAULTS
 from steprl.core.on_policy_defaults import without
+from steprl.resources.noises.jax import GaussianNoise
 
 __all__ = ["TD3", "TD3_DEFAULT_CONFIG"]
 
@@ -22,18 +23,17 @@ TD3_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(without(TD3_DEFAULTS, "mixed_
 
 
 def _gaussian_parameters(noise: Any) -> tuple[float, float] | None:
-    """``(mean, std)`` of a Gaussian smoothing noise (``TypeError`` for any other kind: it is drawn inside the jitted
-    update from the agent's key)."""
+    """``(mean, std)`` of a JAX ``GaussianNoise`` (``TypeError`` for any other noise: the smoothing noise is drawn
+    inside the jitted update, from the agent's key, with these parameters)."""
     if noise is None:
         return None
     check_noise(noise, "['smooth_regularization_noise']", "TD3")
-    mean, std = getattr(noise, "mean", None), getattr(noise, "std", None)
-    if not isinstance(mean, (int, float)) or not isinstance(std, (int, float)):
+    if not isinstance(noise, GaussianNoise):
         raise TypeError(
             "TD3 (JAX) cfg['smooth_regularization_noise'] must be a GaussianNoise (its mean and std are sampled inside "
             f"the jitted update), got {type(noise).__name__}"
         )
-    return float(mean), float(std)
+    return noise.mean, noise.std
 
 
 class TD3(DeterministicActorCritic):
