@@ -19,6 +19,7 @@ import numpy as np
 from steprl.agents.jax.dqn.losses import dqn_loss, dqn_targets
 from steprl.agents.jax.off_policy import OffPolicyAgent, ReplayBatch, ReplayState, polyak_update
 from steprl.agents.jax.on_policy_update import select
+from steprl.agents.jax.parallel import compile_update
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.dqn import DQN_DEFAULTS, DQN_ROLES, dqn_settings
 from steprl.core.roles import check_model_roles, require_model
@@ -71,7 +72,7 @@ class DQN(OffPolicyAgent):
             self._learn_optimizer("optimizer", self.q_network, self._settings.learning_rate)
         self._commit()
         self._target_due = False  # whether the coming update starts with the target update
-        self._fused_jit = jax.jit(self._target_then_update)
+        self._fused_jit = compile_update(self._target_then_update)  # distributed: gradients averaged over processes
         self._update_jit = self._fused_update  # the base's update call, with the target update in front
         self._target_jit = jax.jit(self._target_updated)
 
@@ -125,6 +126,7 @@ class DQN(OffPolicyAgent):
         self._target_due = self._settings.target_update_at(self.training_steps)
         if self._can_learn():
             self._update(timestep, timesteps)
+            self._target_due = False  # an update called outside the schedule has no target update in front
         elif self._target_due:
             state = self._target_jit(self._train_state())
             self.target_q_network.state_dict = self.target_q_network.state_dict.replace(
