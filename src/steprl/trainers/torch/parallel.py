@@ -35,7 +35,9 @@ class ParallelTrainer(core.SequentialTrainer, Trainer):
     :meth:`close` (or interpreter exit). An error in a worker raises :class:`WorkerError` naming the agent, and an
     error or ``KeyboardInterrupt`` in the parent shuts every worker down before it propagates.
 
-    With one agent the trainer is the SequentialTrainer: everything runs in this process.
+    With one agent the trainer is the SequentialTrainer: everything runs in this process. With several, the agents
+    must be picklable and a script must guard its entry point (``if __name__ == "__main__":``), since ``spawn``
+    imports the main module again in each worker.
     """
 
     default_config = PARALLEL_TRAINER_DEFAULT_CONFIG

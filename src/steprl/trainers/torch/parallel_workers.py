@@ -37,7 +37,7 @@ PHASES = {INIT: "init", ACT: "pre_interaction/act", RECORD: "record_transition",
 # control vector: command, timestep, timesteps, training, environment-info values queued
 _COMMAND, _TIMESTEP, _TIMESTEPS, _TRAINING, _TRACKS = range(5)
 _POLL_S = 0.5  # how often a waiting process checks that the other side is still alive
-_JOIN_S = 10.0  # how long a worker may take to finish its phase and exit before it is terminated
+_JOIN_S = 30.0  # how long a worker may take to finish its phase and exit before it is terminated
 _MAX_TRACEBACK = 16_000  # characters of a worker's traceback sent back (a pipe write must not block)
 
 
@@ -203,7 +203,14 @@ class AgentWorkers:
                 name=f"steprl-agent-{index}",
                 daemon=True,
             )
-            process.start()
+            try:
+                process.start()
+            except Exception as exc:
+                self.close()
+                raise WorkerError(
+                    f"Agent {index} ({type(agent).__name__}) could not be sent to its worker process ({exc}): every "
+                    "part of an agent must be picklable; all workers were shut down"
+                ) from exc
             self._processes.append(process)
         self._phase(INIT, 0, 0)
 
