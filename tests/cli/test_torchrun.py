@@ -1,6 +1,6 @@
 """``torchrun --nproc_per_node 2 -m steprl train``: one data-parallel run whose budget counts both ranks' steps,
 written, evaluated and printed by rank 0 alone; agents that cannot average gradients refuse in one line; a rank
-that loses its peer stops with a message instead of hanging."""
+that loses its peer stops with a message instead of hanging; a run resumes only with its own number of processes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from helpers.distributed import run_ranks
+
+from steprl.cli import main
+from steprl.cli.rundir import RunSpec
 
 TIMESTEPS, NUM_ENVS, RANKS = 2048, 8, 2  # PPO's CartPole preset: rollouts of 32 vector steps, so 4 updates per rank
 
@@ -82,3 +86,21 @@ def test_a_rank_that_loses_its_peer_stops_with_a_message() -> None:
     assert code0 == 0 and json.loads(out0.splitlines()[-1]) == {"code": 1}, err0[-3000:]
     message = [line for line in err0.splitlines() if line.startswith("steprl train: error:")]
     assert message and "rank 0 lost the other ranks" in message[0], err0[-3000:]
+
+
+@pytest.mark.slow
+def test_resume_needs_the_number_of_processes_the_run_was_trained_by(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    torch.set_num_threads(1)
+    run_dir = tmp_path / "run"
+    assert main(["train", "--timesteps", "64", "--eval-episodes", "1", "--run-dir", str(run_dir), "--no-progress"]) == 0
+    spec = json.loads((run_dir / "run.json").read_text())
+    assert spec["ranks"] == 1
+    del spec["ranks"]  # a run.json written before ranks were recorded reads as one process
+    assert RunSpec.read(str(run_dir)).ranks == 1
+    (run_dir / "run.json").write_text(json.dumps({**spec, "ranks": 2}))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "--timesteps", "128", "--no-progress"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "the run was trained by 2 process(es), this command runs as 1" in error and error.count("\n") == 0, error
