@@ -55,8 +55,9 @@ def ready() -> bool:
 
 
 def start(rank: int, world_size: int, local_rank: int) -> str:
-    """Join the default process group (once; returns its backend): NCCL on ``cuda:<local_rank>`` when CUDA is
-    available, gloo otherwise. The rendezvous address comes from torchrun's ``MASTER_ADDR``/``MASTER_PORT``.
+    """Join the default process group (once; returns its backend): when CUDA is available, NCCL for tensors on
+    ``cuda:<local_rank>`` (the rank's device) and gloo for CPU tensors (a model kept on the CPU still trains); gloo
+    alone otherwise. The rendezvous address comes from torchrun's ``MASTER_ADDR``/``MASTER_PORT``.
 
     On CPU each rank uses one torch thread unless ``OMP_NUM_THREADS`` says otherwise: K ranks with a thread per
     core each would oversubscribe the cores and slow every rank down.
@@ -74,7 +75,7 @@ def start(rank: int, world_size: int, local_rank: int) -> str:
         torch.cuda.set_device(local_rank)
     elif "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(1)
-    backend = "nccl" if cuda else "gloo"
+    backend = "cpu:gloo,cuda:nccl" if cuda else "gloo"
     dist.init_process_group(backend, rank=rank, world_size=world_size, timeout=collective_timeout())
     atexit.register(stop)
     return backend
