@@ -408,9 +408,12 @@ def _begin(args: argparse.Namespace, lock: RunLock, ranks: int) -> _Start:
 
 
 def _check_data_parallel(spec: RunSpec) -> None:
-    """A data-parallel run needs an agent that averages gradients over ranks."""
+    """A data-parallel run needs the torch backend (a resumed JAX run included) and an agent that averages
+    gradients over ranks."""
     if spec.ranks == 1:
         return
+    if spec.backend != "torch":
+        raise CLIError(f"this run uses --backend {spec.backend}, which cannot run under torchrun; run it as one process")
     reason = getattr(agents_for(spec.backend)[spec.agent].agent_class(), "_not_distributed", "")
     if reason:
         raise CLIError(
