@@ -90,7 +90,7 @@ def test_configuration_errors() -> None:
         CEM(models={"policy": policy}, cfg={"percentile": 1.5})
     with pytest.raises(ValueError, match="'policy' model"):
         CEM(models={})
-    with pytest.raises(KeyError, match="did you mean 'policy'"):
+    with pytest.raises(KeyError, match="Did you mean 'policy'"):
         CEM(models={"polic": policy})
     agent = CEM(models={"policy": policy}, memory=RandomMemory(8, 2), cfg={"rollouts": 4},
                 observation_space=OBS, action_space=ACT)  # fmt: skip

@@ -24,7 +24,8 @@ from steprl.agents.jax.cem.losses import cem_loss, select_elite
 from steprl.agents.jax.on_policy import _build_preprocessor
 from steprl.agents.jax.on_policy_update import select
 from steprl.core.cem import CEM_DEFAULTS, STREAM_NAMES, CEMSchedule, cem_settings
-from steprl.core.cfg import DefaultConfig, closest_key, merge_config
+from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.roles import check_model_roles, require_model
 from steprl.resources.optimizers.jax.adam import Adam, learning_rate_of
 from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply, scaler_update
 
@@ -86,15 +87,9 @@ class CEM(CEMSchedule, Agent):
         cfg: Mapping[str, Any] | None = None,
     ) -> None:
         cfg = merge_config(CEM_DEFAULT_CONFIG, cfg, where="CEM cfg")
-        for role in models:
-            if role != "policy":
-                hint = closest_key(role, ["policy"])
-                raise KeyError(f"CEM got an unknown model role '{role}'" + (f" (did you mean '{hint}'?)" if hint else "")
-                               + ": CEM takes models={'policy': ...}")  # fmt: skip
+        check_model_roles(models, ("policy",), "CEM")
         super().__init__(models, memory, observation_space, action_space, device, cfg)
-        self.policy = self.models.get("policy")
-        if self.policy is None:
-            raise ValueError("CEM requires a 'policy' model: pass models={'policy': ...}")
+        self.policy = require_model(self.models, "policy", "CEM")
         self.checkpoint_modules["policy"] = self.policy
 
         c = self.cfg
