@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium
-import numpy as np
 import torch
 
 from steprl import logger
@@ -29,6 +27,7 @@ from steprl.agents.torch._build import check_model_roles, make_adam, require_mod
 from steprl.agents.torch.ddpg.losses import bootstrapped_target, critic_loss, deterministic_policy_loss
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.off_policy import box_bounds, exploration_settings
 from steprl.core.off_policy_defaults import DDPG_DEFAULTS
 from steprl.resources.noises.torch import Noise
 
@@ -39,17 +38,10 @@ DDPG_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(DDPG_DEFAULTS)
 
 def _action_bounds(action_space: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
     """Flat ``(low, high)`` tensors of a Box action space (``(None, None)`` for anything else)."""
-    if not isinstance(action_space, gymnasium.spaces.Box):
+    low, high = box_bounds(action_space)
+    if low is None:
         return None, None
-    low = torch.as_tensor(np.asarray(action_space.low, dtype=np.float32).reshape(-1), device=device)
-    high = torch.as_tensor(np.asarray(action_space.high, dtype=np.float32).reshape(-1), device=device)
-    return low, high
-
-
-def _check_noise(noise: Any, key: str, agent: str) -> None:
-    if noise is not None and not callable(getattr(noise, "sample", None)):
-        raise TypeError(f"{agent} cfg{key} must be a noise with a sample(shape) method (e.g. GaussianNoise) or None, "
-                        f"got {type(noise).__name__}")
+    return torch.as_tensor(low, device=device), torch.as_tensor(high, device=device)
 
 
 def _check_noise_device(noise: Any, device: torch.device, key: str, agent: str) -> None:
@@ -96,15 +88,8 @@ class DeterministicActorCritic(OffPolicyAgent):
             raise ValueError(f"{name} cfg['policy_delay'] must be >= 1, got {policy_delay}")
         self._policy_delay = int(policy_delay)
 
-        exploration = c["exploration"]
-        self._exploration_noise = exploration["noise"]
-        _check_noise(self._exploration_noise, "['exploration']['noise']", name)
-        self._initial_scale = float(exploration["initial_scale"])
-        self._final_scale = float(exploration["final_scale"])
-        window = exploration["timesteps"]
-        if window is not None and int(window) < 0:
-            raise ValueError(f"{name} cfg['exploration']['timesteps'] must be >= 0 or None, got {window}")
-        self._exploration_window: int | None = None if window is None else int(window)
+        self._exploration = exploration_settings(c["exploration"], name)
+        self._exploration_noise = self._exploration.noise
         self._low, self._high = _action_bounds(action_space, self.device)
         if self._exploration_noise is None and memory is not None:
             logger.warning(f"{name}: cfg['exploration']['noise'] is None: training actions carry no exploration noise")
@@ -143,22 +128,14 @@ class DeterministicActorCritic(OffPolicyAgent):
                 f"{self._name} needs the models {', '.join(repr(r) for r in self._missing)} to learn (a memory was "
                 f"given): pass them in models={{...}}"
             )
-        if self._exploration_window is None:
-            timesteps = int(dict(trainer_cfg or {}).get("timesteps", 0) or 0)
-            self._exploration_window = timesteps if timesteps > 0 else None
+        self._exploration.resolve_window(trainer_cfg)
 
     # ------------------------------------------------------------------ interaction
     def exploration_scale(self, timesteps: int | None = None) -> float:
         """Noise scale at the current training step (random steps included): linear from ``initial_scale`` to
         ``final_scale`` over the window, then ``final_scale``. The window is ``exploration.timesteps``, else the
         trainer's ``timesteps``, else the ``timesteps`` given to ``act``; none (or 0): ``final_scale`` throughout."""
-        window = self._exploration_window
-        if window is None:
-            window = int(timesteps) if timesteps else 0
-        if window <= 0:
-            return self._final_scale
-        fraction = max(0.0, 1.0 - self.training_steps / window)
-        return self._final_scale + (self._initial_scale - self._final_scale) * fraction
+        return self._exploration.scale(self.training_steps, timesteps)
 
     def _clamp(self, actions: torch.Tensor) -> torch.Tensor:
         if self._low is None:

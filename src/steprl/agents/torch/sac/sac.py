@@ -6,8 +6,6 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium
-import numpy as np
 import torch
 from torch import nn
 
@@ -15,22 +13,14 @@ from steprl.agents.torch._build import check_model_roles, make_adam, require_mod
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, sac_entropy_loss, sac_policy_loss
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.off_policy import default_target_entropy
 from steprl.core.off_policy_defaults import SAC_DEFAULTS
 
-__all__ = ["SAC", "SAC_DEFAULT_CONFIG"]
+__all__ = ["SAC", "SAC_DEFAULT_CONFIG", "default_target_entropy"]
 
 SAC_DEFAULT_CONFIG: dict[str, Any] = DefaultConfig(SAC_DEFAULTS)
 
 _ROLES = ("policy", "critic_1", "critic_2", "target_critic_1", "target_critic_2")
-
-
-def default_target_entropy(action_space: Any) -> float:
-    """``-prod(shape)`` for a Box action space, ``-n`` for Discrete, else 0 (skrl's rule)."""
-    if isinstance(action_space, gymnasium.spaces.Box):
-        return -float(np.prod(action_space.shape))
-    if isinstance(action_space, gymnasium.spaces.Discrete):
-        return -float(action_space.n)
-    return 0.0
 
 
 class LogEntropyCoefficient(nn.Module):

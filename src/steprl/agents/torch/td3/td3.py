@@ -9,9 +9,10 @@ from typing import Any
 import torch
 
 from steprl import logger
-from steprl.agents.torch.ddpg.ddpg import DeterministicActorCritic, _check_noise, _check_noise_device
+from steprl.agents.torch.ddpg.ddpg import DeterministicActorCritic, _check_noise_device
 from steprl.agents.torch.td3.losses import clipped_double_q_target, smoothed_target_actions
 from steprl.core.cfg import DefaultConfig, merge_config
+from steprl.core.off_policy import check_noise
 from steprl.core.off_policy_defaults import TD3_DEFAULTS
 
 __all__ = ["TD3", "TD3_DEFAULT_CONFIG"]
@@ -49,7 +50,7 @@ class TD3(DeterministicActorCritic):
         self.target_critic_1, self.target_critic_2 = self.target_critics
         self._smooth_noise = self.cfg["smooth_regularization_noise"]
         self._smooth_clip = float(self.cfg["smooth_regularization_clip"])
-        _check_noise(self._smooth_noise, "['smooth_regularization_noise']", "TD3")
+        check_noise(self._smooth_noise, "['smooth_regularization_noise']", "TD3")
         _check_noise_device(self._smooth_noise, self.device, "['smooth_regularization_noise']", "TD3")
         if self._smooth_clip < 0:
             raise ValueError(f"TD3 cfg['smooth_regularization_clip'] must be >= 0, got {self._smooth_clip}")
