@@ -170,11 +170,24 @@ class OffPolicyAgent(Agent):
         return True
 
     # ------------------------------------------------------------------ learning
+    def _model_inputs(self, states: torch.Tensor, kind: str = "act") -> dict[str, Any]:
+        """A model's inputs for ``states``: ``kind`` is ``"act"`` (acting), ``"states"`` or ``"next_states"`` (the
+        batch being learned from); the recurrent variants add hidden states and episode ends."""
+        return {"states": states}
+
+    def _sample_batch(self) -> list[torch.Tensor]:
+        """``[states, actions, rewards, next_states, terminated]`` of ``batch_size`` random transitions (the recurrent
+        variants sample whole sequences)."""
+        return self.memory.sample(names=_BATCH_NAMES, batch_size=self._batch_size)[0]
+
+    def _critic_weights(self) -> torch.Tensor | None:
+        """Per-sample weights of the critic loss on the batch being learned from (``None``: all equal)."""
+        return None
+
     def _update(self, timestep: int, timesteps: int) -> None:
         """``gradient_steps`` updates, each on a fresh batch of ``batch_size`` transitions."""
         for _ in range(self._gradient_steps):
-            batch = self.memory.sample(names=_BATCH_NAMES, batch_size=self._batch_size)[0]
-            states, actions, rewards, next_states, terminated = batch
+            states, actions, rewards, next_states, terminated = self._sample_batch()
             self._update_step(
                 self._state_preprocessor(states, train=True), actions, rewards, self._state_preprocessor(next_states), terminated
             )

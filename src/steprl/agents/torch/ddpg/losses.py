@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-__all__ = ["bootstrapped_target", "critic_loss", "deterministic_policy_loss"]
+__all__ = ["bootstrapped_target", "critic_loss", "deterministic_policy_loss", "weighted_mse"]
 
 
 def bootstrapped_target(
@@ -24,11 +24,21 @@ def bootstrapped_target(
     return rewards + discount_factor * next_q_values * terminated.logical_not()
 
 
-def critic_loss(q_values: Sequence[torch.Tensor], target_values: torch.Tensor) -> torch.Tensor:
-    """Mean over the critics of the mean squared TD error (DDPG: one critic; TD3: ``(MSE_1 + MSE_2) / 2``)."""
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared error; with ``weights`` (same shape, not all zero) the weighted mean ``Σ w·(p − y)² / Σ w``."""
+    if weights is None:
+        return F.mse_loss(prediction, target)
+    return (weights * (prediction - target).square()).sum() / weights.sum()
+
+
+def critic_loss(
+    q_values: Sequence[torch.Tensor], target_values: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean over the critics of the (``weights``-weighted) mean squared TD error (DDPG: one critic; TD3:
+    ``(MSE_1 + MSE_2) / 2``)."""
     if not q_values:
         raise ValueError("critic_loss needs the values of at least one critic")
-    losses = [F.mse_loss(q, target_values) for q in q_values]
+    losses = [weighted_mse(q, target_values, weights) for q in q_values]
     return losses[0] if len(losses) == 1 else torch.stack(losses).mean()
 
 

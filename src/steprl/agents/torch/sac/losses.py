@@ -5,7 +5,8 @@ Applications": clipped double-Q soft targets and automatic temperature tuning).
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
+
+from steprl.agents.torch.ddpg.losses import weighted_mse
 
 
 def sac_critic_target(
@@ -26,10 +27,12 @@ def sac_critic_target(
         return rewards + discount_factor * (~terminated.bool()).to(rewards.dtype) * next_values
 
 
-def sac_critic_loss(q1: torch.Tensor, q2: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``(MSE(Q1, y) + MSE(Q2, y)) / 2`` (the target carries no gradient)."""
+def sac_critic_loss(
+    q1: torch.Tensor, q2: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``(MSE(Q1, y) + MSE(Q2, y)) / 2`` (the target carries no gradient; ``weights``: weighted means)."""
     target = target.detach()
-    return 0.5 * (F.mse_loss(q1, target) + F.mse_loss(q2, target))
+    return 0.5 * (weighted_mse(q1, target, weights) + weighted_mse(q2, target, weights))
 
 
 def sac_policy_loss(

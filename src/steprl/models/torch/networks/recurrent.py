@@ -11,7 +11,8 @@ The model contract the recurrent agents rely on (skrl's):
 - ``inputs["terminated"]`` (training mode, optional): episode ends, after which the hidden state restarts at zero;
 - ``outputs["rnn"]``: the new hidden states.
 
-The critics of the replay agents (:class:`RecurrentQFunction`) receive the policy's hidden states, as in skrl, so they
+``cell = "none"`` in a ``network`` table builds the same models without memory (:class:`FeedForwardCore`), the
+feed-forward twins of the comparisons. The critics of the replay agents (:class:`RecurrentQFunction`) receive the policy's hidden states, as in skrl, so they
 must declare the policy's sizes.
 """
 
@@ -32,6 +33,7 @@ from steprl.models.torch.networks.mlp import build_mlp
 __all__ = [
     "CELLS",
     "RECURRENT_NETWORK_KEYS",
+    "FeedForwardCore",
     "RecurrentCore",
     "RecurrentDeterministicPolicy",
     "RecurrentGaussianPolicy",
@@ -57,7 +59,7 @@ class RecurrentCore(nn.Module):
     def __init__(self, cell: str, inputs: int, hidden_size: int, num_layers: int, num_envs: int, sequence_length: int) -> None:
         super().__init__()
         if cell not in CELLS:
-            raise ValueError(f"Unknown recurrent cell {cell!r}: expected one of {', '.join(CELLS)}")
+            raise ValueError(f"Unknown recurrent cell {cell!r}: expected one of {', '.join(CELLS)} (or 'none': feed-forward)")
         for name, value in (("hidden_size", hidden_size), ("num_layers", num_layers), ("num_envs", num_envs),
                             ("sequence_length", sequence_length)):
             if int(value) < 1:
@@ -105,6 +107,30 @@ class RecurrentCore(nn.Module):
         return torch.cat(outputs, dim=1).flatten(0, 1), hidden
 
 
+class FeedForwardCore(nn.Module):
+    """The feed-forward twin of :class:`RecurrentCore` (``cell = "none"``): one ``Linear → tanh`` layer of the same
+    width, no hidden states, no ``rnn`` specification (the same models without memory, for comparisons)."""
+
+    def __init__(self, inputs: int, hidden_size: int) -> None:
+        super().__init__()
+        self.hidden_size = int(hidden_size)
+        self.layer = nn.Sequential(nn.Linear(inputs, self.hidden_size), nn.Tanh())
+
+    def specification(self) -> dict[str, Any]:
+        return {}
+
+    def forward(self, inputs: Mapping[str, Any], training: bool) -> tuple[torch.Tensor, HiddenStates]:
+        return self.layer(inputs["states"]), []
+
+
+def _core(network: Mapping[str, Any], inputs: int, num_envs: int) -> RecurrentCore | FeedForwardCore:
+    cell, hidden_size = str(network.get("cell", "gru")), int(network.get("hidden_size", 64))
+    if cell == "none":
+        return FeedForwardCore(inputs, hidden_size)
+    return RecurrentCore(cell, inputs, hidden_size, int(network.get("num_layers", 1)), num_envs,
+                         int(network.get("sequence_length", 16)))
+
+
 def _box_affine(action_space: Any, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """``(scale, bias)`` mapping ``[-1, 1]`` onto a bounded Box action space."""
     low = np.asarray(action_space.low, dtype=np.float32).reshape(-1)
@@ -122,8 +148,7 @@ class _Recurrent(Model):
     def __init__(self, observation_space: Any, action_space: Any, device: Any, num_envs: int, network: Mapping[str, Any],
                  outputs: int | None, head_gain: float, with_actions: bool = False) -> None:
         Model.__init__(self, observation_space, action_space, device)
-        self.core = RecurrentCore(str(network.get("cell", "gru")), self.num_observations, int(network.get("hidden_size", 64)),
-                                  int(network.get("num_layers", 1)), num_envs, int(network.get("sequence_length", 16)))
+        self.core = _core(network, self.num_observations, num_envs)
         hidden, activation = mlp_layout(network, (64,), "relu")
         self._with_actions = with_actions
         width = self.core.hidden_size + (self.num_actions if with_actions else 0)
