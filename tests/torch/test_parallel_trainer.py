@@ -67,7 +67,7 @@ def test_a_worker_error_names_the_agent_and_every_worker_exits() -> None:
     processes = trainer.worker_processes
     assert len(processes) == 2 and not any(p.is_alive() for p in processes)
     assert all(p.exitcode is not None for p in processes)  # joined: no orphan left behind
-    with pytest.raises(RuntimeError, match="shut down"):
+    with pytest.raises(RuntimeError, match="worker processes were shut down"):
         trainer.train()
 
 

@@ -183,7 +183,9 @@ class AgentWorkers:
     # ------------------------------------------------------------------ processes
     def _start(self, states: torch.Tensor) -> None:
         if self._closed:
-            raise RuntimeError("The ParallelTrainer's worker processes were shut down (after an error or close())")
+            raise RuntimeError(
+                "The ParallelTrainer's worker processes were shut down (after an error or close()): build a new trainer"
+            )
         self._step = SharedStep.allocate(states, self.action_space)
         context = mp.get_context("spawn")
         self._go = [context.Semaphore(0) for _ in self.agents]
@@ -218,6 +220,10 @@ class AgentWorkers:
         """Run one phase in every worker and wait for all of them; a failure shuts every worker down and raises."""
         step = self._step
         assert step is not None
+        if self._closed:
+            raise RuntimeError(
+                "The ParallelTrainer's worker processes were shut down (after an error or close()): build a new trainer"
+            )
         if command == ACT and self._pending is not None:
             timestep, timesteps = self._pending
         self._pending = None
