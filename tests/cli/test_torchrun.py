@@ -4,6 +4,7 @@ that loses its peer stops with a message instead of hanging; a run resumes only 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,9 +16,16 @@ import torch
 from helpers.distributed import run_ranks
 
 from steprl.cli import main
+from steprl.cli.checks import CLIError
 from steprl.cli.rundir import RunSpec
+from steprl.cli.train import _check_data_parallel
 
 TIMESTEPS, NUM_ENVS, RANKS = 2048, 8, 2  # PPO's CartPole preset: rollouts of 32 vector steps, so 4 updates per rank
+REFERENCE_SPEC = {
+    "env": "CartPole-v1", "env_id": "CartPole-v1", "agent": "ppo", "seed": 0, "backend": "torch", "timesteps": 1000,
+    "num_envs": 1, "eval_every": 0, "eval_episodes": 1, "preset_source": "test", "preset_default": False,
+    "preset_table": {},
+}  # fmt: skip
 
 
 def _torchrun(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -51,13 +59,14 @@ def test_two_ranks_train_one_run_written_by_rank_0(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"], "nothing written outside the run directory"
 
 
-@pytest.mark.slow
-def test_an_agent_without_gradient_averaging_is_refused_in_one_line(tmp_path: Path) -> None:
-    done = _torchrun("--env", "FrozenLake-v1", "--agent", "q_learning", "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
-    assert done.returncode != 0
-    errors = [line for line in done.stderr.splitlines() if line.startswith("steprl train: error:")]
-    assert errors and all("--agent q_learning cannot train data-parallel under torchrun" in e for e in errors), done.stderr
-    assert not (tmp_path / "run").exists(), "a refused run leaves no directory"
+@pytest.mark.parametrize(("agent", "backend"), [("q_learning", "torch"), ("sarsa", "torch"), ("cem", "torch"), ("ppo", "jax")])
+def test_what_cannot_train_data_parallel_is_refused_in_one_line(agent: str, backend: str) -> None:
+    spec = dataclasses.replace(RunSpec(**REFERENCE_SPEC), agent=agent, backend=backend, ranks=2)
+    with pytest.raises(CLIError, match="torchrun") as error:
+        _check_data_parallel(spec)
+    assert "\n" not in str(error.value)
+    _check_data_parallel(dataclasses.replace(spec, ranks=1))  # one process: everything trains
+    _check_data_parallel(dataclasses.replace(spec, agent="sac", backend="torch"))  # averages its gradients
 
 
 LOST_PEER = r"""
