@@ -3,7 +3,7 @@ action repeat 8; 1,000 of random actions, then 1,500 updates) the deterministic 
 random actions: more than three times their return (marked slow).
 
 What it proves: the wrapper's observations, action bounds, rewards and episode ends (the 1,000-step time limit
-is a truncation, so SAC bootstraps through it) are right enough for SAC to learn the swing-up's first stage.
+is a truncation, so SAC bootstraps through it) are right enough for SAC to learn the swing-up.
 The configuration is that of ``benchmarks/dmc_sac.py`` (the full learning curve beside published results) with
 128x128 networks and batches of 128 (cheaper, and faster to learn at this budget): seed 0 evaluates 698.6 here,
 uniformly random actions 152.7.
