@@ -87,6 +87,14 @@ def test_separate_models_and_eval_mode(tmp_path: Path) -> None:
         runner.run("play")
 
 
+def test_parallel_trainer_by_name(tmp_path: Path) -> None:
+    from steprl.trainers.torch import ParallelTrainer
+
+    cfg = cartpole_cfg(tmp_path)
+    cfg["trainer"]["class"] = "ParallelTrainer"
+    assert isinstance(Runner(cartpole(), cfg).trainer, ParallelTrainer)
+
+
 def test_same_seed_same_training(tmp_path: Path) -> None:
     def train(directory: Path) -> list[torch.Tensor]:
         runner = Runner(cartpole(), cartpole_cfg(directory, timesteps=70))

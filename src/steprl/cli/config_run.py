@@ -69,9 +69,7 @@ def _make_env(env_id: str, num_envs: int, backend: str, render: bool, seed: int 
     from steprl.cli.multi_agent import is_multi_agent_env_id, make_multi_agent_env
 
     if is_multi_agent_env_id(env_id):
-        if backend != "torch":
-            raise CLIError(f"--env {env_id}: multi-agent environments train with --backend torch")
-        env = guard_env(lambda: make_multi_agent_env(env_id, num_envs, {}), env_id)
+        env = guard_env(lambda: make_multi_agent_env(env_id, num_envs, {}, backend=backend), env_id)
     else:
         import gymnasium
 

@@ -89,8 +89,16 @@ AGENTS: dict[str, dict[str, AgentEntry]] = {
     },
     "jax": {
         "A2C": AgentEntry("steprl.agents.jax.a2c", "A2C"),
+        "CEM": AgentEntry("steprl.agents.jax.cem", "CEM"),
+        "DDPG": AgentEntry("steprl.agents.jax.ddpg", "DDPG"),
+        "DDQN": AgentEntry("steprl.agents.jax.dqn", "DDQN"),
+        "DQN": AgentEntry("steprl.agents.jax.dqn", "DQN"),
         "PPO": AgentEntry("steprl.agents.jax.ppo", "PPO"),
         "RPO": AgentEntry("steprl.agents.jax.rpo", "RPO"),
+        "SAC": AgentEntry("steprl.agents.jax.sac", "SAC"),
+        "TD3": AgentEntry("steprl.agents.jax.td3", "TD3"),
+        "IPPO": AgentEntry("steprl.multi_agents.jax.ippo", "IPPO", multi_agent=True),
+        "MAPPO": AgentEntry("steprl.multi_agents.jax.mappo", "MAPPO", multi_agent=True, value_sees_state=True),
     },
 }
 
@@ -135,6 +143,9 @@ TRAINERS: dict[str, dict[str, TrainerEntry]] = {
     }
     for backend in BACKENDS
 }
+TRAINERS["torch"]["ParallelTrainer"] = TrainerEntry(
+    "steprl.trainers.torch", "ParallelTrainer", "PARALLEL_TRAINER_DEFAULT_CONFIG"
+)
 
 # agent keys ``state_preprocessor``, ``value_preprocessor``, ``shared_state_preprocessor``
 PREPROCESSORS: dict[str, dict[str, Location]] = {
