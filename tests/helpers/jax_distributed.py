@@ -124,7 +124,10 @@ def ppo_case(run_dir: Path) -> dict[str, Any]:
 
 
 def main(out_dir: Path) -> None:
+    from helpers.jax_compilation import use_test_compilation_cache
     from steprl import config
+
+    use_test_compilation_cache()
 
     result = {"rank": config.jax.rank, "averaging": averaging_case(), "ppo": ppo_case(out_dir / "runs")}
     (out_dir / f"rank{config.jax.rank}.json").write_text(json.dumps(result))

@@ -27,6 +27,7 @@ from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerSta
 from steprl.utils.distributed import jax as launcher
 
 LAUNCHER = [sys.executable, "-m", "steprl.utils.distributed.jax"]
+ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 def _free_port() -> int:
@@ -36,9 +37,9 @@ def _free_port() -> int:
 
 
 def _environment() -> dict[str, str]:
-    """The test's environment for the launcher: CPU devices only, no rank variables inherited."""
+    """The test's environment for the launcher: CPU devices only, one XLA thread, no rank variables inherited."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
-    return {**env, "JAX_PLATFORMS": "cpu"}
+    return {**env, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ONE_THREAD}
 
 
 def _launch(args: list[str], timeout: float) -> subprocess.CompletedProcess:

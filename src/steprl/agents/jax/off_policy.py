@@ -31,11 +31,12 @@ import optax
 from steprl import config
 from steprl.agents.jax.base import Agent
 from steprl.agents.jax.on_policy import _build_preprocessor
+from steprl.agents.jax.parallel import compile_update, mean_over_processes, scaler_update_over_processes
 from steprl.core.off_policy import BATCH_NAMES, ReplaySchedule, discrete_actions, replay_settings
 from steprl.memories.jax.sampling import sample_rows
 from steprl.models.jax.base import Model
 from steprl.resources.optimizers.jax.adam import Adam, AdamOptimizer
-from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply, scaler_update
+from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply
 from steprl.resources.schedulers.jax.kl_adaptive import KLAdaptiveSchedule
 
 __all__ = ["OffPolicyAgent", "ReplayBatch", "ReplayState", "polyak_update"]
@@ -114,7 +115,7 @@ class OffPolicyAgent(ReplaySchedule, Agent):
             mode: jax.jit(lambda p, pre, key, count, states, extra, mode=mode: self._act_packed(p, pre, key, count, states, extra, mode))
             for mode in (True, False)
         }
-        self._update_jit = jax.jit(self._update_pure)
+        self._update_jit = compile_update(self._update_pure)  # distributed: gradients averaged over processes
 
     # ------------------------------------------------------------------ construction helpers
     def _build_schedule(self, factory: Any, kwargs: Mapping[str, Any] | None) -> Any:
@@ -150,6 +151,7 @@ class OffPolicyAgent(ReplaySchedule, Agent):
         (committed arrays like the jitted functions' outputs, so that the update is compiled once)."""
         put = lambda tree: jax.device_put(tree, self.device)  # noqa: E731
         for model in {id(m): m for m in self.models.values() if m is not None}.values():
+            model.broadcast_parameters()  # distributed: every process starts from rank 0's parameters
             model.state_dict = model.state_dict.replace(params=put(model.state_dict.params))
         for model in self._learned.values():
             model.state_dict = model.state_dict.replace(params=put(model.state_dict.params))
@@ -218,6 +220,7 @@ class OffPolicyAgent(ReplaySchedule, Agent):
         """Step the models ``grads`` (role -> gradients) with their optimizers (role -> optimizer name), after
         clipping the gradients jointly to ``grad_norm_clip`` (one global norm, as the torch agents' one optimizer
         over those models)."""
+        grads = mean_over_processes(dict(grads))  # distributed: the mean over processes, before clipping
         if self._grad_norm_clip > 0:
             norm = optax.tree.norm(dict(grads))
             factor = jnp.minimum(1.0, self._grad_norm_clip / (norm + 1e-6))
@@ -244,7 +247,7 @@ class OffPolicyAgent(ReplaySchedule, Agent):
             )
             state_pre = state.state_pre
             if state_pre is not None:
-                state_pre = scaler_update(state_pre, states.astype(jnp.float32))
+                state_pre = scaler_update_over_processes(state_pre, states.astype(jnp.float32))
             batch = ReplayBatch(
                 self._preprocess(state_pre, states), actions, rewards.astype(jnp.float32),
                 self._preprocess(state_pre, next_states), terminated.astype(bool),

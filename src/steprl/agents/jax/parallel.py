@@ -119,25 +119,42 @@ def compile_update(fn: Callable[..., Any]) -> Callable[..., Any]:
     spec = PartitionSpec(AXIS)
     sharding = NamedSharding(mesh, spec)
     local = jax.local_devices()[0]
-
-    def body(*args: Any) -> Any:
-        token = _inside_update.set(True)
-        try:
-            out = fn(*jax.tree_util.tree_map(lambda x: x[0], args))  # each process's own arrays, without the axis
-        finally:
-            _inside_update.reset(token)
-        return jax.tree_util.tree_map(lambda x: x[None], out)
-
-    mapped = jax.jit(jax.shard_map(body, mesh=mesh, in_specs=spec, out_specs=spec))
-    add_axis = jax.jit(lambda tree: jax.tree_util.tree_map(lambda x: jnp.asarray(x)[None], tree))
+    compiled: dict[tuple, Callable[..., Any]] = {}
+    as_rows = jax.jit(lambda scalars: [x.reshape(1) for x in scalars])
     drop_axis = jax.jit(lambda tree: jax.tree_util.tree_map(lambda x: x[0], tree))
 
-    def to_global(x: jax.Array) -> jax.Array:
-        return jax.make_array_from_single_device_arrays((devices.size, *x.shape[1:]), sharding, [x])
+    def mapped(treedef: Any, scalar: tuple[bool, ...]) -> Callable[..., Any]:
+        """The shard_map of ``fn`` for arguments of structure ``treedef`` (``scalar``: the 0-d leaves)."""
+
+        def body(*leaves: jax.Array) -> Any:
+            own = [x.reshape(()) if flag else x for x, flag in zip(leaves, scalar)]
+            token = _inside_update.set(True)
+            try:
+                out = fn(*jax.tree_util.tree_unflatten(treedef, own))
+            finally:
+                _inside_update.reset(token)
+            return jax.tree_util.tree_map(lambda x: x[None], out)  # results: one row per process
+
+        # check_vma=False: the agents' functions are written for plain jit (e.g. lax.cond branches mixing per-process
+        # and averaged values); they never differentiate through a collective, which is what the check guards
+        return jax.jit(jax.shard_map(body, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
 
     def call(*args: Any) -> Any:
-        shards = add_axis(jax.device_put(args, local))
-        out = mapped(*jax.tree_util.tree_map(to_global, shards))
+        # each process's array is its block of a global array along dim 0 (no copy: replay memories can be large)
+        leaves, treedef = jax.tree_util.tree_flatten(args)
+        leaves = jax.device_put(leaves, local)
+        scalar = tuple(x.ndim == 0 for x in leaves)
+        if any(scalar):
+            rows = iter(as_rows([x for x, flag in zip(leaves, scalar) if flag]))
+            leaves = [next(rows) if flag else x for x, flag in zip(leaves, scalar)]
+        key = (treedef, scalar)
+        if key not in compiled:
+            compiled[key] = mapped(treedef, scalar)
+        blocks = [
+            jax.make_array_from_single_device_arrays((devices.size * x.shape[0], *x.shape[1:]), sharding, [x])
+            for x in leaves
+        ]
+        out = compiled[key](*blocks)
         return drop_axis(jax.tree_util.tree_map(lambda x: x.addressable_data(0), out))
 
     return call

@@ -21,6 +21,7 @@ import numpy as np
 from steprl import config
 from steprl.agents.jax.on_policy import build_preprocessor, build_schedule, check_roles
 from steprl.agents.jax.on_policy_update import Rollout
+from steprl.agents.jax.parallel import compile_update
 from steprl.core.multi_agent_rollout import MultiAgentRolloutMixin, Team
 from steprl.models.jax.gaussian import GaussianMixin
 from steprl.multi_agents.jax.base import MultiAgent
@@ -68,7 +69,7 @@ class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
             )
             for mode in (True, False)
         }
-        self._update_jit = jax.jit(self._update_pure)
+        self._update_jit = compile_update(self._update_pure)  # distributed: gradients averaged over processes
         self._key = jax.device_put(self._key, self.device)
 
     # ------------------------------------------------------------------ construction (core hooks)
@@ -92,6 +93,7 @@ class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
         put = lambda tree: jax.device_put(tree, self.device)  # noqa: E731 (committed arrays: one compilation)
         for model in (team.policy, team.value):
             if model is not None:
+                model.broadcast_parameters()  # distributed: every process starts from rank 0's parameters
                 model.state_dict = model.state_dict.replace(params=put(model.state_dict.params))
         if team.value is not None:
             lr: Any = float(c["learning_rate"])

@@ -17,8 +17,9 @@ import jax
 import jax.numpy as jnp
 
 from steprl.agents.jax.on_policy_update import Batch, Inputs, OnPolicyUpdate, Rollout, TrainState, select
+from steprl.agents.jax.parallel import scaler_update_over_processes
 from steprl.agents.jax.ppo.ppo import PPOLoss
-from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply, scaler_update
+from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_apply
 
 __all__ = ["TeamTrainState", "TeamUpdate"]
 
@@ -122,7 +123,7 @@ class TeamUpdate(PPOLoss, OnPolicyUpdate):
         if self._global_state:
             shared, shared_pre = mb.extras["shared"].astype(jnp.float32), ts.shared_pre  # type: ignore[attr-defined]
             if shared_pre is not None:
-                shared_pre = select(train, scaler_update(shared_pre, shared), shared_pre)
+                shared_pre = select(train, scaler_update_over_processes(shared_pre, shared), shared_pre)
                 ts = ts.replace(shared_pre=shared_pre)
             value = self._shared_preprocess(shared_pre, shared)
         ids = mb.extras["ids"]
