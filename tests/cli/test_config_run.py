@@ -51,6 +51,7 @@ def test_config_run_trains_and_evaluates(tmp_path: Path, capsys: pytest.CaptureF
         ({"models.policy.network": [{"name": "net", "input": "STATES", "layers": [0]}]}, None, [], "cannot build it"),
         (None, "agent: [1, 2\n", [], "is not valid YAML"),
         (None, "just text\n", [], "must hold a mapping of sections"),
+        (None, "models:\n  policy: {class: CategoricalMixin}\nagent:\ntrainer:\n", [], "section 'agent' has no 'class'"),
         ({}, None, ["--agent", "ppo"], "--agent is for preset runs"),
         ({}, None, ["--backend", "jax", "--env", "vmas:navigation"], "VMAS is torch-native"),
         ({}, None, ["--backend", "jax", "--device", "cpu"], "--device with --config is for --backend torch"),

@@ -44,11 +44,13 @@ def _load(args: argparse.Namespace, num_envs: int) -> dict[str, Any]:
     except RunnerConfigError as exc:
         raise CLIError(f"--config: {exception_message(exc)}") from exc
     for section in ("agent", "trainer"):
-        if not isinstance(cfg.get(section, {}), dict):
+        if cfg.get(section) is None:
+            cfg[section] = {}  # an empty section: the runner names what it lacks
+        elif not isinstance(cfg[section], dict):
             raise CLIError(f"--config {args.config}: section '{section}' must be a mapping of keys")
     if args.seed is not None:
         cfg["seed"] = args.seed
-    trainer = cfg.setdefault("trainer", {})
+    trainer = cfg["trainer"]
     if args.timesteps is not None:
         if args.timesteps < num_envs:
             raise CLIError(f"--timesteps ({args.timesteps}) must be >= --num-envs ({num_envs}): nothing to run")
@@ -58,7 +60,9 @@ def _load(args: argparse.Namespace, num_envs: int) -> dict[str, Any]:
         trainer["disable_progressbar"] = True
     if args.run_dir is not None:
         run_dir = os.path.abspath(args.run_dir)
-        experiment = cfg.setdefault("agent", {}).setdefault("experiment", {})
+        experiment = cfg["agent"].setdefault("experiment", {})
+        if experiment is None:
+            experiment = cfg["agent"]["experiment"] = {}
         if not isinstance(experiment, dict):
             raise CLIError(f"--config {args.config}: agent.experiment must be a mapping of keys")
         experiment.update(directory=os.path.dirname(run_dir), experiment_name=os.path.basename(run_dir))
