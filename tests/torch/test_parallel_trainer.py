@@ -1,15 +1,15 @@
 """ParallelTrainer: the same results as the SequentialTrainer, workers that shut down cleanly on a worker error or
-an interrupt in the parent, and the one-agent case (the SequentialTrainer itself)."""
+an interrupt in the parent, and the one-agent case (the SequentialTrainer itself). Each trainer with workers costs
+two interpreter start-ups, so the interrupt is tested on the trainer of the comparison."""
 
 from __future__ import annotations
 
 import multiprocessing
 from typing import Any
 
-import gymnasium as gym
 import pytest
 import torch
-from helpers.envs import CountingEnv, counting_vec
+from helpers.envs import counting_vec
 from helpers.parallel import DeterministicQAgent
 from helpers.ppo import QUIET, build
 
@@ -31,7 +31,7 @@ def state_of(agent: DeterministicQAgent) -> dict[str, torch.Tensor]:
 
 
 @SPAWNS
-def test_same_parameters_and_calls_as_the_sequential_trainer() -> None:
+def test_same_parameters_and_calls_as_the_sequential_trainer_then_ctrl_c_shuts_the_workers_down() -> None:
     results = []
     for trainer_class in (SequentialTrainer, ParallelTrainer):
         env = wrap_env(counting_vec(4), verbose=False)
@@ -40,11 +40,6 @@ def test_same_parameters_and_calls_as_the_sequential_trainer() -> None:
         trainer.train()
         trainer.eval()
         results.append(([state_of(a) for a in agents], trainer.episode_returns("train"), trainer.episode_returns("eval")))
-        if trainer_class is ParallelTrainer:
-            processes = trainer.worker_processes
-            assert len(processes) == 2 and all(p.is_alive() for p in processes)
-            trainer.close()
-            assert not any(p.is_alive() for p in processes)
     (sequential, seq_train, seq_eval), (parallel, par_train, par_eval) = results
     for seq_state, par_state in zip(sequential, parallel):
         assert seq_state.keys() == par_state.keys()
@@ -56,6 +51,19 @@ def test_same_parameters_and_calls_as_the_sequential_trainer() -> None:
         assert int(state["training_records"]) == 12
     assert seq_train == par_train and seq_eval == par_eval and len(par_train) > 0
     assert not torch.equal(parallel[0]["linear.weight"], parallel[1]["linear.weight"])  # trained on their own scopes
+
+    # Ctrl+C while the parent steps the environment: every worker is shut down before the interrupt propagates
+    processes = trainer.worker_processes
+    assert len(processes) == 2 and all(p.is_alive() for p in processes)  # the workers outlive train()/eval()
+
+    def interrupted(actions: Any) -> Any:
+        raise KeyboardInterrupt
+
+    env.step = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train()
+    assert not any(p.is_alive() for p in processes) and all(p.exitcode is not None for p in processes)
+    assert not [p for p in multiprocessing.active_children() if p.name.startswith("steprl-agent")]
 
 
 @SPAWNS
@@ -69,27 +77,6 @@ def test_a_worker_error_names_the_agent_and_every_worker_exits() -> None:
     assert all(p.exitcode is not None for p in processes)  # joined: no orphan left behind
     with pytest.raises(RuntimeError, match="worker processes were shut down"):
         trainer.train()
-
-
-class InterruptingEnv(CountingEnv):
-    """Raises ``KeyboardInterrupt`` (as Ctrl+C would) at its fifth step."""
-
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict]:
-        if self.t == 4:
-            raise KeyboardInterrupt
-        return super().step(action)
-
-
-@SPAWNS
-def test_keyboard_interrupt_in_the_parent_shuts_the_workers_down() -> None:
-    fns = [lambda: InterruptingEnv(length=50)] + [lambda: CountingEnv(length=50)]
-    env = wrap_env(gym.vector.SyncVectorEnv(fns), verbose=False)
-    trainer = ParallelTrainer(env=env, agents=two_agents(env), cfg={**QUIET, "timesteps": 10})
-    with pytest.raises(KeyboardInterrupt):
-        trainer.train()
-    processes = trainer.worker_processes
-    assert len(processes) == 2 and not any(p.is_alive() for p in processes)
-    assert not [p for p in multiprocessing.active_children() if p.name.startswith("steprl-agent")]
 
 
 def test_one_agent_is_the_sequential_trainer() -> None:
