@@ -98,9 +98,10 @@ class DeepMindEnv(gymnasium.Env):
         self._needs_reset = True
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("_"):
+        env = self.__dict__.get("_dm_env")
+        if key.startswith("_") or env is None:
             raise AttributeError(key)
-        return getattr(self.__dict__["_dm_env"], key)
+        return getattr(env, key)
 
     def flatten(self, observation: Any) -> np.ndarray:
         """One float32 vector: the observation's entries flattened in the spec's key order."""
