@@ -23,6 +23,12 @@ import numpy as np
 import pytest
 from helpers import jax_distributed as worker
 
+from steprl.agents.jax.parallel import (
+    broadcast_from_rank,
+    compile_update,
+    mean_over_processes,
+    scaler_update_over_processes,
+)
 from steprl.resources.preprocessors.jax.running_standard_scaler import ScalerState, scaler_update
 from steprl.utils.distributed import jax as launcher
 
@@ -197,3 +203,20 @@ def test_missing_script_is_named(tmp_path: Path, capsys: pytest.CaptureFixture) 
         launcher.parse_args([str(tmp_path / "nope.py")])
     err = capsys.readouterr().err
     assert "nope.py" in err and "does not exist" in err
+
+
+# ---------------------------------------------------------------------------------------- one process
+@pytest.mark.slow  # compiles (2-3 s on a quiet machine, more on a busy one)
+def test_one_process_compiles_plainly_and_reduces_nothing() -> None:
+    x = jax.numpy.arange(12.0).reshape(4, 3)
+    mask = jax.numpy.asarray([True, False, True, True])
+    prior = ScalerState(jax.numpy.zeros(3), jax.numpy.ones(3), jax.numpy.ones(1))
+
+    def update(x: jax.Array, mask: jax.Array) -> tuple:
+        return mean_over_processes({"x": x * 2}), scaler_update_over_processes(prior, x, mask)
+
+    doubled, scaler = compile_update(update)(x, mask)
+    np.testing.assert_array_equal(doubled["x"], x * 2)
+    for got, expected in zip(scaler, scaler_update(prior, x, mask)):
+        np.testing.assert_array_equal(got, expected)
+    assert broadcast_from_rank({"w": x})["w"] is x
