@@ -244,3 +244,32 @@ def test_class_names_are_case_insensitive_and_legacy_shapes_accepted(tmp_path: P
         runner = Runner(cartpole(), cfg)
     values = runner.agent.models["value"].act({"states": torch.zeros(3, 4)}, role="value")[0]
     assert values.shape == (3, 1)
+
+
+NEUTRAL_SCRIPT = r"""
+import importlib.abc, sys
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "jax", "jaxlib", "flax"):
+            raise ImportError(f"{name} is blocked")
+        return None
+
+sys.meta_path.insert(0, Block())
+from steprl.core.runner import load_yaml, parse_config
+for backend in ("torch", "jax"):
+    spec = parse_config(load_yaml(sys.argv[1]), backend)
+    assert spec.agent.location.module == f"steprl.agents.{backend}.ppo", spec.agent
+print("OK")
+"""
+
+
+def test_runner_core_parses_without_torch_or_jax() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", NEUTRAL_SCRIPT, str(CARTPOLE_PPO)], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("OK")
