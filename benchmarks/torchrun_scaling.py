@@ -7,8 +7,10 @@ Every configuration trains the preset once with the same total budget (``--times
 of all ranks) and no evaluation before the final one. Each rank runs this file as its worker (``--worker``), which
 times every collective (all-reduce, all-gather, broadcast) and every update of the agent, then calls the command
 itself; rank 0's ``summary.json`` gives the throughput (environment steps of all ranks per second of training).
-One line per configuration: steps/s, updates per rank, and per update the number of collectives, their time and the
-update's own time (collectives included), as means over ranks.
+Before each update the ranks meet at a barrier (timed apart), so the collectives inside the update measure
+communication rather than one rank waiting for another to finish its rollout. One line per configuration: steps/s,
+updates per rank, and per update the number of collectives, their time, the update's own time (collectives
+included) and the wait at the barrier, as means over ranks.
 """
 
 from __future__ import annotations
@@ -55,11 +57,19 @@ def worker(agent: str, train_args: list[str]) -> int:
     from steprl.cli import main
     from steprl.cli.registry import agents_for
 
-    stats = {"collective": 0, "collective_s": 0.0, "collective_n": 0, "update": 0, "update_s": 0.0, "update_n": 0}
+    stats = {"collective": 0, "collective_s": 0.0, "collective_n": 0, "update": 0, "update_s": 0.0, "update_n": 0,
+             "wait": 0, "wait_s": 0.0, "wait_n": 0}  # fmt: skip
     for name in COLLECTIVES:  # those of the updates (not the start-up broadcasts)
         setattr(dist, name, _timed(getattr(dist, name), stats, "collective", when="update"))
     agent_class = agents_for("torch")[agent].agent_class()
-    agent_class._update = _timed(agent_class._update, stats, "update")
+    update = _timed(agent_class._update, stats, "update")
+    wait = _timed(lambda: dist.barrier() if dist.is_initialized() else None, stats, "wait")
+
+    def aligned_update(self: Any, *args: Any, **kwargs: Any) -> Any:
+        wait()  # the ranks enter the update together: its collectives then time communication, not the skew
+        return update(self, *args, **kwargs)
+
+    agent_class._update = aligned_update
     code = main(["train", "--agent", agent, *train_args])
     print(RESULT_PREFIX + json.dumps({"rank": int(os.getenv("RANK", "0")), **stats}), flush=True)
     return code
@@ -93,6 +103,7 @@ def run(ranks: int, env: str, agent: str, timesteps: int, seed: int, directory: 
         "collectives_per_update": sum(r["collective_n"] for r in rows) / len(rows) / per_update,
         "collective_ms_per_update": 1e3 * sum(r["collective_s"] for r in rows) / len(rows) / per_update,
         "update_ms": 1e3 * sum(r["update_s"] for r in rows) / len(rows) / per_update,
+        "wait_ms": 1e3 * sum(r["wait_s"] for r in rows) / len(rows) / per_update,
     }
 
 
@@ -111,11 +122,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         for ranks in args.ranks:
             row = run(ranks, args.env, args.agent, args.timesteps, args.seed, directory)
+            load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
             print(
+                f"[load average {load}] "
                 f"{args.agent} {args.env}, {ranks} rank(s), {args.timesteps} env steps: {row['steps_per_s']:.0f} steps/s "
                 f"(train {row['train_time_s']:.1f} s, final return {row['final_return']}); "
                 f"{row['updates_per_rank']:.0f} updates per rank, per update {row['collectives_per_update']:.1f} "
-                f"collectives taking {row['collective_ms_per_update']:.2f} ms of an update of {row['update_ms']:.2f} ms",
+                f"collectives taking {row['collective_ms_per_update']:.2f} ms of an update of {row['update_ms']:.2f} ms "
+                f"(before it, {row['wait_ms']:.2f} ms waiting for the slowest rank)",
                 flush=True,
             )
     return 0

@@ -172,14 +172,16 @@ def _replay(directory: str) -> Any:
 
 
 def _recurrent(directory: str) -> Any:
-    """PPO_RNN (GRU policy and value) on CartPole with a running state scaler."""
+    """PPO_RNN (GRU policy and value) on CartPole with a running state scaler and the KL-adaptive schedule, whose
+    KL rides in the gradients' all-reduce (no KL early stop)."""
     from helpers.rnn_models import GRUPolicy, GRUValue
     from steprl.agents.torch.ppo import PPO_RNN
 
     env = wrap_env(gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync"), verbose=False)
     cfg = PPO_DEFAULT_CONFIG.copy()
     cfg.update(
-        rollouts=8, learning_epochs=2, mini_batches=2,
+        rollouts=8, learning_epochs=2, mini_batches=2, learning_rate=3e-3,
+        learning_rate_scheduler=KLAdaptiveLR, learning_rate_scheduler_kwargs={"kl_threshold": 0.004},
         state_preprocessor=RunningStandardScaler, state_preprocessor_kwargs={"size": env.observation_space},
         experiment=_experiment(directory, "recurrent"),
     )  # fmt: skip

@@ -154,12 +154,14 @@ class Agent(core.Agent):
         models: Iterable[Any],
         params: list[torch.Tensor],
         grad_norm_clip: float | None = None,
-    ) -> None:
+        average: torch.Tensor | None = None,
+    ) -> torch.Tensor | None:
         """``zero_grad → backward → (average the gradients over ranks) → (clip params) → step`` for ``loss``.
 
         Distributed runs average the gradients of every parameter ``optimizer`` steps, in one all-reduce (``models``
         names the trained models; their parameters are the optimizer's). ``grad_norm_clip`` (default
-        ``cfg["grad_norm_clip"]``) lets multi-agent algorithms clip per agent.
+        ``cfg["grad_norm_clip"]``) lets multi-agent algorithms clip per agent. Returns ``average`` averaged over
+        ranks in that same all-reduce (itself when not distributed; ``None`` when not given).
 
         The caller updates the mixed-precision scaler (``self._scaler.update()``) once per iteration, after every
         optimizer of that iteration has stepped.
@@ -167,12 +169,13 @@ class Agent(core.Agent):
         optimizer.zero_grad(set_to_none=True)
         self._scaler.scale(loss).backward()
         if config.torch.is_distributed:
-            distributed.average_gradients(p for group in optimizer.param_groups for p in group["params"])
+            average = distributed.average_gradients((p for g in optimizer.param_groups for p in g["params"]), average)
         clip = self._grad_norm_clip if grad_norm_clip is None else grad_norm_clip
         if clip > 0:
             self._scaler.unscale_(optimizer)
             nn.utils.clip_grad_norm_(params, clip)
         self._scaler.step(optimizer)
+        return average
 
     # ------------------------------------------------------------------ checkpoints
     def migrate(self, path: str, name_map: Mapping[str, str] | None = None, auto_mapping: bool = True, verbose: bool = False) -> bool:

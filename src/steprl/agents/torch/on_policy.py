@@ -201,12 +201,13 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         """The policy and (if separate) the value model."""
         return [self.policy] if self.value is self.policy else [self.policy, self.value]
 
-    def _step_scheduler(self, kl: torch.Tensor | None) -> None:
-        """Step the scheduler: ``KLAdaptiveLR`` gets ``kl`` (averaged over ranks in distributed runs)."""
+    def _step_scheduler(self, kl: torch.Tensor | None, averaged: bool = False) -> None:
+        """Step the scheduler: ``KLAdaptiveLR`` gets ``kl`` (averaged over ranks in distributed runs, unless the
+        caller already did: ``averaged``)."""
         if self.scheduler is None:
             return
         if isinstance(self.scheduler, KLAdaptiveLR):
-            self.scheduler.step(None if kl is None else distributed.mean_over_ranks(kl))
+            self.scheduler.step(None if kl is None or averaged else distributed.mean_over_ranks(kl))
         else:
             self.scheduler.step()
 

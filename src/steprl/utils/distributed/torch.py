@@ -87,18 +87,27 @@ def stop() -> None:
         dist.destroy_process_group()
 
 
-def average_gradients(parameters: Iterable[torch.Tensor]) -> None:
-    """Replace the gradients of ``parameters`` by their mean over ranks, with one all-reduce of a flat buffer.
+def average_gradients(parameters: Iterable[torch.Tensor], extra: torch.Tensor | None = None) -> torch.Tensor | None:
+    """Replace the gradients of ``parameters`` by their mean over ranks, with one all-reduce of a flat buffer;
+    ``extra`` (a small tensor, e.g. the minibatch's KL) rides in the same buffer and its mean is returned, so a value
+    every rank needs averaged costs no collective of its own.
 
     Every rank must pass the same parameters, with gradients on the same ones (they run the same model code).
     """
     grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    if not grads and extra is None:
+        return None
+    parts = [g.reshape(-1) for g in grads]
+    dtype = grads[0].dtype if grads else torch.float32
+    if extra is not None:
+        parts.append(extra.detach().reshape(-1).to(dtype))
+    flat = torch.cat(parts)
     dist.all_reduce(flat, op=dist.ReduceOp.SUM)
     flat.div_(dist.get_world_size())
-    torch._foreach_copy_(grads, [part.view_as(g) for part, g in zip(flat.split([g.numel() for g in grads]), grads)])
+    pieces = flat.split([part.numel() for part in parts])
+    if grads:
+        torch._foreach_copy_(grads, [piece.view_as(g) for piece, g in zip(pieces, grads)])
+    return None if extra is None else pieces[-1].view_as(extra).to(extra.dtype)
 
 
 def mean_over_ranks(tensor: torch.Tensor) -> torch.Tensor:

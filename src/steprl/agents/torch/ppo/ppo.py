@@ -91,15 +91,20 @@ class PPO(OnPolicyAgent):
                         self._entropy_loss_scale,
                         self._value_loss_scale,
                     )
-                kls.append(parts["kl"])
-                # distributed: the mean KL over ranks, so that every rank stops at the same minibatch
-                if self._kl_threshold and float(distributed.mean_over_ranks(parts["kl"])) > self._kl_threshold:
-                    break
-                self._optimizer_step(self.optimizer, loss, models, params)
+                # distributed runs use the KL averaged over ranks: every rank stops at the same minibatch and the
+                # schedule sees one KL; without an early stop it rides in the gradients' all-reduce
+                if self._kl_threshold:
+                    kl = distributed.mean_over_ranks(parts["kl"])
+                    kls.append(kl)
+                    if float(kl) > self._kl_threshold:
+                        break
+                    self._optimizer_step(self.optimizer, loss, models, params)
+                else:
+                    kls.append(self._optimizer_step(self.optimizer, loss, models, params, average=parts["kl"]))
                 self._scaler.update()
                 for key in totals:
                     totals[key].append(parts[key].detach())
             epoch_kl = torch.stack(kls).mean()
             kl_per_epoch.append(epoch_kl)
-            self._step_scheduler(epoch_kl)
+            self._step_scheduler(epoch_kl, averaged=True)
         self._track_losses(totals, torch.stack(kl_per_epoch).mean())
