@@ -68,7 +68,7 @@ def test_agents_without_a_jax_implementation_are_one_line_errors(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     missing = [name for name in AGENTS if name not in JAX_AGENTS]
-    assert missing == ["trpo", "q_learning", "sarsa"]
+    assert {"trpo", "q_learning", "sarsa"} <= set(missing)
     code = main(["train", "--backend", "jax", "--agent", "q_learning", "--env", "FrozenLake-v1",
                  "--run-dir", str(tmp_path / "r")])  # fmt: skip
     assert code == 2
