@@ -7,7 +7,8 @@ local rank``), ``JAX_WORLD_SIZE`` (``nnodes * nproc_per_node``), ``JAX_COORDINAT
 ``JAX_COORDINATOR_PORT`` (where rank 0 serves the coordination service). SIGINT, SIGTERM and SIGHUP sent to the
 launcher are forwarded to every process. When a process fails (non-zero exit or killed by a signal), the launcher
 says which one and how, stops the others (SIGTERM, then SIGKILL after a grace period) and exits non-zero; a
-process that fails on another node is noticed by the coordination service, which ends the processes there.
+process that fails on another node makes the next collective fail, and JAX's coordination service terminates the
+processes still waiting once the dead one misses its heartbeats (100 s by default).
 """
 
 from __future__ import annotations
