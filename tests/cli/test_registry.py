@@ -46,7 +46,9 @@ def test_network_keys_are_those_the_builder_reads(agent: str) -> None:
 
 def test_fitting_agents_and_descriptions() -> None:
     assert fitting_agents(OBSERVATIONS["Box"], ACTIONS["Discrete"]) == ["ppo", "a2c", "trpo", "cem", "dqn", "ddqn"]
-    assert fitting_agents(OBSERVATIONS["Box"], ACTIONS["Box"]) == ["ppo", "a2c", "rpo", "trpo", "sac", "td3", "ddpg"]
+    assert fitting_agents(OBSERVATIONS["Box"], ACTIONS["Box"]) == [
+        "ppo", "a2c", "rpo", "trpo", "sac", "td3", "ddpg", "rpo_rnn", "trpo_rnn", "sac_rnn", "td3_rnn", "ddpg_rnn"
+    ]
     assert fitting_agents(OBSERVATIONS["Box"], ACTIONS["unbounded Box"]) == ["ppo", "a2c", "rpo", "trpo", "sac"]
     assert fitting_agents(OBSERVATIONS["Discrete"], ACTIONS["Discrete"])[-2:] == ["dqn", "ddqn"]
     assert {"q_learning", "sarsa"} <= set(fitting_agents(OBSERVATIONS["Discrete"], ACTIONS["Discrete"]))

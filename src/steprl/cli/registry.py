@@ -126,6 +126,7 @@ _NETWORK_KEYS = {
     "sac:build_sac_models": "sac:SAC_NETWORK_KEYS",
     "deterministic:build_td3_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
     "deterministic:build_ddpg_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
+    **{f"recurrent:build_{name}_rnn_models": "recurrent:RECURRENT_NETWORK_KEYS" for name in ("rpo", "trpo", "sac", "td3", "ddpg")},
 }
 _ANY: tuple[ActionKind, ...] = ("Discrete", "Box")
 _DISCRETE: tuple[ActionKind, ...] = ("Discrete",)
@@ -144,7 +145,7 @@ def _entry(
     package, nets = f"steprl.agents.{backend}.{module}", f"steprl.models.{backend}.networks"
     return AgentEntry(
         agent=f"{package}:{cls}",
-        config=f"{package}:{cls}_DEFAULT_CONFIG",
+        config=f"{package}:{cls.removesuffix('_RNN')}_DEFAULT_CONFIG",  # a recurrent variant shares its algorithm's
         models=f"{nets}.{builder}",
         memory=memory,
         network_keys=f"{nets}.{_NETWORK_KEYS[builder]}",
@@ -168,6 +169,12 @@ AGENTS: dict[str, AgentEntry] = {
     "sac": _entry("sac", "SAC", "sac:build_sac_models", "replay", _BOX),
     "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, bounded_actions=True),
     "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, bounded_actions=True),
+    # recurrent (GRU/LSTM/RNN) variants: Box observations and bounded Box actions
+    "rpo_rnn": _entry("rpo", "RPO_RNN", "recurrent:build_rpo_rnn_models", "rollout", _BOX, bounded_actions=True),
+    "trpo_rnn": _entry("trpo", "TRPO_RNN", "recurrent:build_trpo_rnn_models", "rollout", _BOX, bounded_actions=True),
+    "sac_rnn": _entry("sac", "SAC_RNN", "recurrent:build_sac_rnn_models", "replay", _BOX, bounded_actions=True),
+    "td3_rnn": _entry("td3", "TD3_RNN", "recurrent:build_td3_rnn_models", "replay", _BOX, bounded_actions=True),
+    "ddpg_rnn": _entry("ddpg", "DDPG_RNN", "recurrent:build_ddpg_rnn_models", "replay", _BOX, bounded_actions=True),
 }
 
 # multi-agent algorithms (PettingZoo / VMAS environments; steprl.cli.multi_agent builds them)
@@ -203,10 +210,8 @@ JAX_AGENTS: dict[str, AgentEntry] = {
     "td3": _entry("td3", "TD3", "deterministic:build_td3_models", "replay", _BOX, backend="jax", bounded_actions=True),
     "ddpg": _entry("ddpg", "DDPG", "deterministic:build_ddpg_models", "replay", _BOX, backend="jax", bounded_actions=True),
 }
-BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {
-    "torch": ALL_AGENTS,
-    "jax": {**JAX_AGENTS, **_multi_agent_entries("jax")},
-}
+JAX_ALL_AGENTS: dict[str, AgentEntry] = {**JAX_AGENTS, **_multi_agent_entries("jax")}  # with IPPO and MAPPO
+BACKEND_AGENTS: dict[str, dict[str, AgentEntry]] = {"torch": ALL_AGENTS, "jax": JAX_ALL_AGENTS}
 
 
 def agents_for(backend: str) -> dict[str, AgentEntry]:

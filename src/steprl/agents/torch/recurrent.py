@@ -152,6 +152,9 @@ class RecurrentRolloutMixin:
         if not self._policy_rnn:
             return super().act(states, timestep, timesteps)
         hidden = self._rnn_initial_states["policy"]
+        if states.shape[0] != hidden[0].shape[1] and not self.training:  # evaluation may run on other environments
+            hidden = [torch.zeros((size[0], states.shape[0], size[2]), device=self.device) for size in self._policy_sizes]
+            self._rnn_states["eval"]["policy"] = hidden
         if states.shape[0] != hidden[0].shape[1]:
             raise ValueError(
                 f"{self._rnn_owner}: act() got {states.shape[0]} environments but the policy's rnn sizes are for "

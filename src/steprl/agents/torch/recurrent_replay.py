@@ -38,7 +38,8 @@ class RecurrentReplayMixin:
 
     - Acting: the policy runs from each environment's current hidden state (also during ``random_timesteps``, to
       advance it); the states restart at zero where an episode ended. Training and evaluation keep separate states
-      (evaluation starts afresh and never touches the memory); the training states are checkpointed.
+      (evaluation starts afresh, never touches the memory and may run on another number of environments); the
+      training states are checkpointed.
     - Memory: each training step stores the hidden state it started from (``rnn_policy_<i>``) and the one it produced
       (``next_rnn_policy_<i>``, before any reset: the state a truncated step's true final observation is seen from).
     - Learning: ``batch_size`` whole sequences of ``sequence_length`` steps of one environment
@@ -141,7 +142,11 @@ class RecurrentReplayMixin:
         """The algorithm's ``act`` from the current hidden states, keeping the hidden states the policy produced."""
         if not self._rnn:
             return super().act(states, timestep, timesteps)
-        expected = self._rnn_sizes[0][1]
+        expected = self._current_states()[0].shape[1]
+        if states.shape[0] != expected and not self.training:  # evaluation may run on other environments
+            self._evaluation_states = [torch.zeros((size[0], states.shape[0], size[2]), device=self.device)
+                                       for size in self._rnn_sizes]
+            expected = states.shape[0]
         if states.shape[0] != expected:
             raise ValueError(
                 f"{type(self).__name__}: act() got {states.shape[0]} environments but the policy's rnn sizes are for "

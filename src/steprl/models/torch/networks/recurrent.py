@@ -28,6 +28,7 @@ from torch import nn
 
 from steprl.core.networks import check_network_keys, mlp_layout
 from steprl.models.torch import DeterministicMixin, GaussianMixin, Model
+from steprl.models.torch.networks.encoding import encode_states
 from steprl.models.torch.networks.mlp import build_mlp
 
 __all__ = [
@@ -159,7 +160,7 @@ class _Recurrent(Model):
         return self.core.specification()
 
     def _features(self, inputs: Mapping[str, Any]) -> tuple[torch.Tensor, HiddenStates]:
-        features, hidden = self.core(inputs, self.training)
+        features, hidden = self.core({**inputs, "states": encode_states(self, inputs["states"])}, self.training)
         if self._with_actions:
             features = torch.cat([features, inputs["taken_actions"]], dim=-1)
         return self.head(features), hidden
@@ -229,8 +230,6 @@ def _check(observation_space: Any, action_space: Any, network: Mapping[str, Any]
     check_network_keys(network, RECURRENT_NETWORK_KEYS, what)
     if not isinstance(action_space, gymnasium.spaces.Box):
         raise ValueError(f"{what} recurrent models need a Box action space, got {action_space}")
-    if not isinstance(observation_space, gymnasium.spaces.Box):
-        raise ValueError(f"{what} recurrent models need a Box observation space, got {observation_space}")
 
 
 def _rollout_models(observation_space: Any, action_space: Any, device: Any, network: Mapping[str, Any], num_envs: int,
