@@ -10,11 +10,15 @@ from helpers.command import train_with_command
 
 from steprl.cli import main
 from steprl.cli.presets import load_preset, resolve_agent_cfg
-from steprl.cli.registry import AGENTS, ALL_AGENTS, JAX_AGENTS, agents_for
+from steprl.cli.registry import AGENTS, ALL_AGENTS, JAX_AGENTS, JAX_ALL_AGENTS, MULTI_AGENTS, agents_for
 
 
 def test_registry_names_the_jax_agents_and_builders() -> None:
-    assert agents_for("jax") is JAX_AGENTS and agents_for("torch") is ALL_AGENTS
+    assert agents_for("jax") is JAX_ALL_AGENTS and agents_for("torch") is ALL_AGENTS
+    assert JAX_ALL_AGENTS == {**JAX_AGENTS, **{name: JAX_ALL_AGENTS[name] for name in MULTI_AGENTS}}
+    for name in MULTI_AGENTS:
+        assert JAX_ALL_AGENTS[name].agent == f"steprl.multi_agents.jax.{name}:{name.upper()}"
+        assert JAX_ALL_AGENTS[name].multi_agent and JAX_ALL_AGENTS[name].models.startswith("steprl.multi_agents.jax.")
     assert list(JAX_AGENTS) == ["ppo", "a2c", "rpo", "cem", "dqn", "ddqn", "sac", "td3", "ddpg"]
     for name, entry in JAX_AGENTS.items():
         assert entry.agent.startswith("steprl.agents.jax.") and entry.models.startswith("steprl.models.jax.networks.")
