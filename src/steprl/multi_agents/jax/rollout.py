@@ -224,7 +224,7 @@ class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
 
         def gather(name: str) -> jax.Array:
             arrays = [memory.get_tensor_by_name(name) for memory in memories]
-            return jnp.asarray(arrays[0] if len(arrays) == 1 else np.concatenate([np.asarray(a) for a in arrays], 1))
+            return jnp.asarray(arrays[0]) if len(arrays) == 1 else jnp.concatenate(arrays, axis=1)
 
         return Rollout(
             gather("states"), gather("next_states"), gather("actions"), gather("rewards"), gather("terminated"),
