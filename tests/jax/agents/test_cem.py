@@ -92,7 +92,7 @@ def test_configuration_errors() -> None:
         CEM(models={})
     with pytest.raises(KeyError, match="Did you mean 'policy'"):
         CEM(models={"polic": policy})
-    agent = CEM(models={"policy": policy}, memory=RandomMemory(8, 2), cfg={"rollouts": 4},
+    agent = CEM(models={"policy": policy}, memory=RandomMemory(8, 2), cfg={"rollouts": 4, "experiment": dict(NO_LOGS)},
                 observation_space=OBS, action_space=ACT)  # fmt: skip
     with pytest.raises(ValueError, match="memory_size \\(8\\) must equal cfg\\['rollouts'\\] \\(4\\)"):
         agent.init({"timesteps": 10})
