@@ -304,4 +304,3 @@ class MAPPOMixin:
                 "(the trainers set them from env.state(); this environment's state() returned None?)"
             )
         return {"shared_states": shared, "shared_next_states": shared_next}
-

@@ -32,6 +32,7 @@ from steprl.utils.distributed import torch as distributed
 
 __all__ = ["PER_AGENT_KEYS", "MultiAgentRollout", "Team"]
 
+
 class MultiAgentRollout(MultiAgentRolloutMixin, MultiAgent):
     """Base of IPPO and MAPPO (``cfg`` already merged with the algorithm's defaults).
 
