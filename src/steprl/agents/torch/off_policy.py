@@ -22,12 +22,12 @@ from torch import nn
 from steprl import config
 from steprl.agents.torch._build import build_preprocessor, build_scheduler
 from steprl.agents.torch.base import Agent
+from steprl.core.off_policy import BATCH_NAMES, ReplaySchedule, discrete_actions, replay_settings
 from steprl.models.torch import Model
 
 __all__ = ["OffPolicyAgent", "soft_update"]
 
-REPLAY_NAMES = ("states", "actions", "rewards", "next_states", "terminated", "truncated")
-_BATCH_NAMES = REPLAY_NAMES[:5]  # truncation needs no special case in a target: only termination stops the bootstrap
+_BATCH_NAMES = BATCH_NAMES  # kept for the recurrent variants
 
 
 def _plain_mode_modules(models: Iterable[Any]) -> tuple[list[nn.Module], list[Any]]:
@@ -58,7 +58,7 @@ def soft_update(target: nn.Module, source: nn.Module, polyak: float) -> None:
         torch._foreach_lerp_(own, src, float(polyak))
 
 
-class OffPolicyAgent(Agent):
+class OffPolicyAgent(ReplaySchedule, Agent):
     """Base of the replay-based agents (the config must already be merged with the algorithm's defaults)."""
 
     def __init__(
@@ -72,15 +72,11 @@ class OffPolicyAgent(Agent):
     ) -> None:
         super().__init__(models, memory, observation_space, action_space, device, cfg)
         c = self.cfg
-        self._gradient_steps = int(c.get("gradient_steps", 1))
-        self._batch_size = int(c.get("batch_size", 1))
-        self._discount_factor = float(c["discount_factor"])
-        self._polyak = float(c.get("polyak", 1.0))
-        for key in ("gradient_steps", "batch_size"):
-            if key in c and int(c[key]) < 1:
-                raise ValueError(f"{type(self).__name__} cfg['{key}'] must be >= 1, got {c[key]}")
-        if not 0.0 <= self._polyak <= 1.0:
-            raise ValueError(f"{type(self).__name__} cfg['polyak'] must be in [0, 1], got {self._polyak}")
+        settings = replay_settings(c, type(self).__name__)
+        self._gradient_steps = settings.gradient_steps
+        self._batch_size = settings.batch_size
+        self._discount_factor = settings.discount_factor
+        self._polyak = settings.polyak
 
         self._state_preprocessor = build_preprocessor(c.get("state_preprocessor"), c.get("state_preprocessor_kwargs"), self.device)
         if c.get("state_preprocessor") is not None:
@@ -134,7 +130,7 @@ class OffPolicyAgent(Agent):
 
     def _create_memory_tensors(self, memory: Any) -> None:
         """``states``/``next_states`` (observation), ``actions``, ``rewards``, ``terminated``, ``truncated``."""
-        discrete = getattr(self.action_space, "n", None) is not None and not hasattr(self.action_space, "low")
+        discrete = discrete_actions(self.action_space)
         memory.create_tensor(name="states", size=self.observation_space, dtype=torch.float32)
         memory.create_tensor(name="next_states", size=self.observation_space, dtype=torch.float32)
         memory.create_tensor(name="actions", size=self.action_space, dtype=torch.int64 if discrete else torch.float32)
@@ -160,14 +156,10 @@ class OffPolicyAgent(Agent):
 
     def _train_step(self, timestep: int, timesteps: int) -> None:
         """``gradient_steps`` updates at every training step once learning has started (``learning_starts``)."""
-        if self.memory is not None and self._learning_started() and self._can_learn():
+        if self._should_update():
             self.set_mode("train")
             self._update(timestep, timesteps)
             self.set_mode("eval")
-
-    def _can_learn(self) -> bool:
-        """Whether an update runs at this training step (DQN adds its ``update_interval``)."""
-        return True
 
     # ------------------------------------------------------------------ learning
     def _model_inputs(self, states: torch.Tensor, kind: str = "act") -> dict[str, Any]:
