@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Train an agent with the preset of the environment (steprl/cli/presets/<env>.toml; environments without "
             f"one use the generic default preset). Presets: {', '.join(available_envs())}. Step counts are "
-            "environment steps over all sub-environments: the training loop runs timesteps // num_envs vector steps."
+            "environment steps over all sub-environments (and all ranks): the training loop runs "
+            "timesteps // num_envs vector steps, timesteps // (num_envs × K) on each of K ranks. Data-parallel: "
+            "torchrun --nproc_per_node K -m steprl train ... trains one agent on K processes (gradients averaged; "
+            "rank 0 evaluates and writes the run)."
         ),
         formatter_class=_HelpFormatter,
     )
@@ -47,8 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--agent", default=None, choices=list(ALL_AGENTS), help=f"agent (a table of the preset) (default: {DEFAULT_AGENT})"
     )
-    train.add_argument("--timesteps", type=int, default=None, help="environment steps in total (default: preset)")
-    train.add_argument("--num-envs", type=int, default=None, help="training sub-environments (default: preset)")
+    train.add_argument(
+        "--timesteps",
+        type=int,
+        default=None,
+        help="environment steps in total, over all ranks under torchrun (default: preset)",
+    )
+    train.add_argument(
+        "--num-envs", type=int, default=None, help="training sub-environments, per rank under torchrun (default: preset)"
+    )
     train.add_argument(
         "--seed",
         type=int,
