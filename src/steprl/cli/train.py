@@ -380,7 +380,10 @@ def _join_ranks(backend: str) -> int:
             f"--backend {backend} cannot run under torchrun (WORLD_SIZE={config.torch.world_size}): torchrun's "
             "data-parallel training uses the torch backend; launch a JAX run as one process"
         )
-    config.torch.init_distributed()
+    try:
+        config.torch.init_distributed()
+    except RuntimeError as exc:  # e.g. more processes on this node than GPUs, a rendezvous that failed
+        raise CLIError(f"cannot join the other ranks: {exception_message(exc)}") from exc
     return config.torch.world_size
 
 
