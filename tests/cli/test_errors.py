@@ -131,7 +131,7 @@ def test_the_command_has_no_assert_statements() -> None:
         (["--timesteps", "4", "--num-envs", "8"], "--timesteps (4) must be >= --num-envs (8): nothing to run"),
         (["--device", "gpu7"], "--device 'gpu7' is not a torch device"),
         (["--device", "meta"], "--device meta: the steprl command runs on cpu, cuda[:N] or mps"),
-        (["--backend", "jax", "--agent", "dqn"], "--agent dqn is not available with --backend jax"),
+        (["--backend", "jax", "--agent", "trpo"], "--agent trpo is not available with --backend jax"),
     ],
 )
 def test_bad_numbers(args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
