@@ -69,9 +69,9 @@ def test_exploration_and_learning_start_count_training_steps(name: str) -> None:
     else:
         step = agent._optimizer_step
 
-        def spy_step(*args: Any, **kwargs: Any) -> None:
+        def spy_step(*args: Any, **kwargs: Any) -> Any:
             learning_steps.append(agent.training_steps)
-            step(*args, **kwargs)
+            return step(*args, **kwargs)
 
         agent._optimizer_step = spy_step
 
