@@ -142,7 +142,7 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--backend", "jax", "--agent", "dqn"], "--agent dqn is not available with --backend jax"),
+        (["--backend", "jax", "--agent", "trpo"], "--agent trpo is not available with --backend jax"),
         (["--backend", "tf"], "invalid choice: 'tf'"),
         (["--agent", "sacc"], "invalid choice: 'sacc'"),
         (["--timesteps", "0"], "--timesteps must be >= 1"),

@@ -26,6 +26,11 @@ def make_env(name: str, num_envs: int = 2, seed: int = 0) -> Any:
     return env
 
 
+def small_network(name: str) -> dict[str, Any]:
+    """Network settings for short test runs: recurrent agents get 2-step sequences (their presets train on 16)."""
+    return {"sequence_length": 2} if "sequence_length" in AGENTS[name].valid_network_keys() else {}
+
+
 def build_agent(name: str, env: Any, replay_size: int = 64, **updates: Any) -> Any:
     """Agent ``name`` with the registry's default models; ``updates`` override the config keys this agent has.
 
@@ -36,7 +41,7 @@ def build_agent(name: str, env: Any, replay_size: int = 64, **updates: Any) -> A
     cfg = entry.default_config().copy()
     cfg.update({k: v for k, v in updates.items() if k in cfg})
     cfg["experiment"] = {**cfg["experiment"], "write_interval": 0, "checkpoint_interval": 0}
-    models = entry.build_models(env.observation_space, env.action_space, env.device, {}, env.num_envs)
+    models = entry.build_models(env.observation_space, env.action_space, env.device, small_network(name), env.num_envs)
     memory = None
     if entry.memory != "none":
         size = cfg["rollouts"] if entry.memory == "rollout" else replay_size

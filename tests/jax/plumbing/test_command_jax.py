@@ -55,7 +55,7 @@ def test_agents_missing_on_jax_are_one_line_errors(capsys: pytest.CaptureFixture
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (
         "steprl train: error: --agent trpo is not available with --backend jax: "
-        "choose one of ppo, a2c, rpo, cem, dqn, ddqn, sac, td3, ddpg"
+        "choose one of ppo, a2c, rpo, cem, dqn, ddqn, sac, td3, ddpg, ippo, mappo"
     )
     assert not (tmp_path / "r").exists()
 

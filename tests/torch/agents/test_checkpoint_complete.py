@@ -68,7 +68,7 @@ def _assert_nontrivial(name: str, state: dict[str, Any]) -> None:
         for per_parameter in optimizer["state"].values():
             assert {"exp_avg", "exp_avg_sq", "step"} <= set(per_parameter) and per_parameter["step"] > 0
     schedulers = [m for n, m in modules.items() if n.endswith("scheduler")]
-    assert len(schedulers) == (len(optimizers) if name not in ("trpo", "sac") else len(schedulers))
+    assert len(schedulers) == (len(optimizers) if name.removesuffix("_rnn") not in ("trpo", "sac") else len(schedulers))
     assert all(s["last_epoch"] > 0 for s in schedulers), f"{name}: a scheduler never stepped"
     if optimizers:
         assert modules["state_preprocessor"]["current_count"] > 0

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium
 import pytest
 import torch
+from helpers.registry import small_network
 
 from steprl.cli.registry import AGENTS
 from steprl.envs.wrappers.torch import wrap_env
@@ -34,7 +35,7 @@ def _build(name: str) -> tuple[Any, Any]:
                "mini_batches": 1, "batch_size": 4, "update_interval": 1, "target_update_interval": 1}
     cfg.update({k: v for k, v in updates.items() if k in cfg})
     cfg["experiment"] = {**cfg["experiment"], "write_interval": 0, "checkpoint_interval": 0}
-    models = entry.build_models(env.observation_space, env.action_space, env.device, {}, env.num_envs)
+    models = entry.build_models(env.observation_space, env.action_space, env.device, small_network(name), env.num_envs)
     memory = None
     if entry.memory != "none":
         memory = RandomMemory(memory_size=2 if entry.memory == "rollout" else 64, num_envs=env.num_envs)

@@ -212,3 +212,7 @@ class RecurrentReplayMixin:
 
     def _critic_weights(self) -> torch.Tensor | None:
         return self._batch_weights if self._rnn else super()._critic_weights()
+
+    def _update(self, timestep: int, timesteps: int) -> None:
+        super()._update(timestep, timesteps)
+        self._batch_weights = None  # scratch of the last batch: not part of the agent's state
