@@ -1,10 +1,11 @@
-# skrl 1.4.3 example script (MIT License, Copyright (c) 2021 Toni-SM), changed only in its import root (skrl -> steprl)
-import gymnasium as gym
+# Written for steprl's tests: the components, settings and public calls of skrl 1.x's example of this name, with steprl as the import root.
+"""TRPO on 4 synchronous Pendulum-v1 environments (gym.vector.make): Gaussian policy and value written with the mixins,
+running standard scalers, a 1024-step rollout in a RandomMemory."""
 
+import gymnasium as gym
 import torch
 import torch.nn as nn
 
-# import the skrl components to build the RL system
 from steprl.agents.torch.trpo import TRPO, TRPO_DEFAULT_CONFIG
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
@@ -13,73 +14,68 @@ from steprl.resources.preprocessors.torch import RunningStandardScaler
 from steprl.trainers.torch import SequentialTrainer
 from steprl.utils import set_seed
 
-
-# seed for reproducibility
-set_seed()  # e.g. `set_seed(42)` for fixed seed
+set_seed()  # pass a number for a fixed seed
 
 
-# define models (stochastic and deterministic models) using mixins
+def make_env(env_id, **vector_options):
+    """``gym.make(env_id)``, or ``gym.vector.make(env_id, **vector_options)`` when vector options are given. When this
+    Gymnasium no longer registers that version, the first registered version of the same environment is built."""
+    build = gym.vector.make if vector_options else gym.make
+    try:
+        return build(env_id, **vector_options)
+    except (gym.error.DeprecatedEnv, gym.error.VersionNotFound):
+        family = env_id.rsplit("-v", 1)[0] + "-v"
+        available = next(name for name in gym.envs.registry if name.startswith(family))
+        print(f"{env_id} is not registered here, building {available} instead")
+        return build(available, **vector_options)
+
+
+def mlp(width_in, hidden, width_out):
+    """Linear layers through the ``hidden`` widths, ReLU after each of them, a plain linear output layer."""
+    layers = []
+    for width in hidden:
+        layers += [nn.Linear(width_in, width), nn.ReLU()]
+        width_in = width
+    return nn.Sequential(*layers, nn.Linear(width_in, width_out))
+
+
 class Policy(GaussianMixin, Model):
+    """Gaussian policy: mean from two hidden layers of 64 ReLU units, squashed into Pendulum's torque range
+    [-2, 2]; the log standard deviation is a free parameter, the same for every state."""
+
     def __init__(self, observation_space, action_space, device, clip_actions=False,
                  clip_log_std=True, min_log_std=-20, max_log_std=2, reduction="sum"):
         Model.__init__(self, observation_space, action_space, device)
         GaussianMixin.__init__(self, clip_actions, clip_log_std, min_log_std, max_log_std, reduction)
-
-        self.net = nn.Sequential(nn.Linear(self.num_observations, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, self.num_actions))
-        self.log_std_parameter = nn.Parameter(torch.zeros(self.num_actions))
+        self.mean_net = mlp(self.num_observations, [64, 64], self.num_actions)
+        self.log_std_param = nn.Parameter(torch.zeros(self.num_actions))
 
     def compute(self, inputs, role):
-        # Pendulum-v1 action_space is -2 to 2
-        return 2 * torch.tanh(self.net(inputs["states"])), self.log_std_parameter, {}
+        return 2.0 * torch.tanh(self.mean_net(inputs["states"])), self.log_std_param, {}
+
 
 class Value(DeterministicMixin, Model):
+    """State value from two hidden layers of 64 ReLU units."""
+
     def __init__(self, observation_space, action_space, device, clip_actions=False):
         Model.__init__(self, observation_space, action_space, device)
         DeterministicMixin.__init__(self, clip_actions)
-
-        self.net = nn.Sequential(nn.Linear(self.num_observations, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, 1))
+        self.value_net = mlp(self.num_observations, [64, 64], 1)
 
     def compute(self, inputs, role):
-        return self.net(inputs["states"]), {}
+        return self.value_net(inputs["states"]), {}
 
 
-# load and wrap the gymnasium environment.
-# note: the environment version may change depending on the gymnasium version
-try:
-    env = gym.vector.make("Pendulum-v1", num_envs=4, asynchronous=False)
-except (gym.error.DeprecatedEnv, gym.error.VersionNotFound) as e:
-    env_id = [spec for spec in gym.envs.registry if spec.startswith("Pendulum-v")][0]
-    print("Pendulum-v1 not found. Trying {}".format(env_id))
-    env = gym.vector.make(env_id, num_envs=4, asynchronous=False)
-env = wrap_env(env)
-
+env = wrap_env(make_env("Pendulum-v1", num_envs=4, asynchronous=False))
 device = env.device
 
-
-# instantiate a memory as rollout buffer (any memory can be used for this)
 memory = RandomMemory(memory_size=1024, num_envs=env.num_envs, device=device)
 
+models = {"policy": Policy(env.observation_space, env.action_space, device, clip_actions=True),
+          "value": Value(env.observation_space, env.action_space, device)}
 
-# instantiate the agent's models (function approximators).
-# TRPO requires 2 models, visit its documentation for more details
-# https://skrl.readthedocs.io/en/latest/api/agents/trpo.html#models
-models = {}
-models["policy"] = Policy(env.observation_space, env.action_space, device, clip_actions=True)
-models["value"] = Value(env.observation_space, env.action_space, device)
-
-
-# configure and instantiate the agent (visit its documentation to see all the options)
-# https://skrl.readthedocs.io/en/latest/api/agents/trpo.html#configuration-and-hyperparameters
 cfg = TRPO_DEFAULT_CONFIG.copy()
-cfg["rollouts"] = 1024  # memory_size
+cfg["rollouts"] = 1024
 cfg["learning_epochs"] = 10
 cfg["mini_batches"] = 32
 cfg["discount_factor"] = 0.99
@@ -90,22 +86,13 @@ cfg["state_preprocessor"] = RunningStandardScaler
 cfg["state_preprocessor_kwargs"] = {"size": env.observation_space, "device": device}
 cfg["value_preprocessor"] = RunningStandardScaler
 cfg["value_preprocessor_kwargs"] = {"size": 1, "device": device}
-# logging to TensorBoard and write checkpoints (in timesteps)
 cfg["experiment"]["write_interval"] = 500
 cfg["experiment"]["checkpoint_interval"] = 5000
 cfg["experiment"]["directory"] = "runs/torch/Pendulum"
 
-agent = TRPO(models=models,
-             memory=memory,
-             cfg=cfg,
-             observation_space=env.observation_space,
-             action_space=env.action_space,
-             device=device)
+agent = TRPO(models=models, memory=memory, cfg=cfg, observation_space=env.observation_space,
+             action_space=env.action_space, device=device)
 
-
-# configure and instantiate the RL trainer
 cfg_trainer = {"timesteps": 100000, "headless": True}
 trainer = SequentialTrainer(cfg=cfg_trainer, env=env, agents=[agent])
-
-# start training
 trainer.train()

@@ -1,11 +1,13 @@
-# skrl 1.4.3 example script (MIT License, Copyright (c) 2021 Toni-SM), changed only in its import root (skrl -> steprl)
-import gymnasium as gym
+# Written for steprl's tests: the components, settings and public calls of skrl 1.x's example of this name, with steprl as the import root.
+"""PPO (PPO_RNN) on 4 synchronous PendulumNoVel-v1 environments (gym.vector.make), Pendulum with its angular velocity
+hidden: Gaussian policy and value written with the mixins over LSTM layers (64 units, sequences of 128 steps),
+running standard scalers, the KL-adaptive learning rate (KLAdaptiveRL), a 1024-step rollout in a RandomMemory."""
 
+import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn as nn
 
-# import the skrl components to build the RL system
 from steprl.agents.torch.ppo import PPO_DEFAULT_CONFIG
 from steprl.agents.torch.ppo import PPO_RNN as PPO
 from steprl.envs.wrappers.torch import wrap_env
@@ -16,184 +18,146 @@ from steprl.resources.schedulers.torch import KLAdaptiveRL
 from steprl.trainers.torch import SequentialTrainer
 from steprl.utils import set_seed
 
-
-# seed for reproducibility
-set_seed()  # e.g. `set_seed(42)` for fixed seed
+set_seed()  # pass a number for a fixed seed
 
 
-# define models (stochastic and deterministic models) using mixins
+# An LSTM carries two tensors, the hidden and the cell state, each (layers, batch, size); torch wants them as a tuple.
+STATE_TENSORS = 2
+
+
+def pack(tensors):
+    """The list of recurrent tensors (as kept in inputs["rnn"]) in the form torch's nn.LSTM takes."""
+    return tuple(tensors)
+
+
+def unpack(state):
+    """torch's nn.LSTM state back into the list form returned in outputs["rnn"]."""
+    return list(state)
+
+
+def rnn_specification(model):
+    """What the agent must allocate and sample: sequences of ``sequence_length`` steps and the recurrent tensors,
+    each (layers, environments, size)."""
+    shape = (model.num_layers, model.num_envs, model.hidden_size)
+    return {"rnn": {"sequence_length": model.sequence_length, "sizes": [shape] * STATE_TENSORS}}
+
+
+def rollout_step(core, observations, carried):
+    """One environment step: every environment is a batch entry with a sequence of length 1."""
+    output, state = core(observations.unsqueeze(1), pack(carried))
+    return output.squeeze(1), unpack(state)
+
+
+def unroll(core, observations, carried, terminated, window, start=0):
+    """Runs ``core`` over sampled sequences of ``window`` consecutive steps.
+
+    ``observations`` is (sequences * window, features) and each stored recurrent tensor is
+    (layers, sequences * window, size); the tensors stored at step ``start`` of every sequence seed the core (1 for
+    target networks, which look at the next observations). Wherever an episode ended inside the window, the
+    sequence is cut after that step and the state of the sequences that ended is zeroed before going on.
+    Returns the (sequences * window, size) outputs and the final state.
+    """
+    sequences = observations.view(-1, window, observations.shape[-1])
+    state = [t.view(t.shape[0], -1, window, t.shape[-1])[:, :, start, :].contiguous() for t in carried]
+    if terminated is None or not torch.any(terminated):
+        output, final = core(sequences, pack(state))
+        return output.flatten(0, 1), unpack(final)
+    ended = terminated.view(-1, window).bool()
+    cuts = (ended[:, :-1].any(dim=0).nonzero().flatten() + 1).tolist()
+    bounds = [0, *cuts, window]
+    pieces = []
+    for first, stop in zip(bounds[:-1], bounds[1:]):
+        output, final = core(sequences[:, first:stop], pack(state))
+        still_running = (~ended[:, stop - 1]).to(output.dtype).view(1, -1, 1)
+        state = [t * still_running for t in unpack(final)]
+        pieces.append(output)
+    return torch.cat(pieces, dim=1).flatten(0, 1), state
+
+
 class Policy(GaussianMixin, Model):
+    """Gaussian policy over an LSTM of 64 units: a 64-unit ReLU layer turns its output into a mean squashed
+    into Pendulum's torque range [-2, 2]; a state-independent log standard deviation."""
+
     def __init__(self, observation_space, action_space, device, clip_actions=False,
                  clip_log_std=True, min_log_std=-20, max_log_std=2, reduction="sum",
                  num_envs=1, num_layers=1, hidden_size=64, sequence_length=128):
         Model.__init__(self, observation_space, action_space, device)
         GaussianMixin.__init__(self, clip_actions, clip_log_std, min_log_std, max_log_std, reduction)
-
         self.num_envs = num_envs
         self.num_layers = num_layers
-        self.hidden_size = hidden_size  # Hcell (Hout is Hcell because proj_size = 0)
+        self.hidden_size = hidden_size
         self.sequence_length = sequence_length
-
-        self.lstm = nn.LSTM(input_size=self.num_observations,
-                            hidden_size=self.hidden_size,
-                            num_layers=self.num_layers,
-                            batch_first=True)  # batch_first -> (batch, sequence, features)
-
-        self.net = nn.Sequential(nn.Linear(self.hidden_size, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, self.num_actions))
-        self.log_std_parameter = nn.Parameter(torch.zeros(self.num_actions))
+        self.core = nn.LSTM(input_size=self.num_observations, hidden_size=hidden_size, num_layers=num_layers,
+                            batch_first=True)
+        self.head = nn.Sequential(nn.Linear(hidden_size, 64), nn.ReLU(), nn.Linear(64, self.num_actions))
+        self.log_std_param = nn.Parameter(torch.zeros(self.num_actions))
 
     def get_specification(self):
-        # batch size (N) is the number of envs
-        return {"rnn": {"sequence_length": self.sequence_length,
-                        "sizes": [(self.num_layers, self.num_envs, self.hidden_size),    # hidden states (D ∗ num_layers, N, Hout)
-                                  (self.num_layers, self.num_envs, self.hidden_size)]}}  # cell states   (D ∗ num_layers, N, Hcell)
+        return rnn_specification(self)
 
     def compute(self, inputs, role):
-        states = inputs["states"]
-        terminated = inputs.get("terminated", None)
-        hidden_states, cell_states = inputs["rnn"][0], inputs["rnn"][1]
+        if self.training:  # sampled sequences
+            features, state = unroll(self.core, inputs["states"], inputs["rnn"], inputs.get("terminated"),
+                                     self.sequence_length)
+        else:  # one step of every environment
+            features, state = rollout_step(self.core, inputs["states"], inputs["rnn"])
+        return 2.0 * torch.tanh(self.head(features)), self.log_std_param, {"rnn": state}
 
-        # training
-        if self.training:
-            rnn_input = states.view(-1, self.sequence_length, states.shape[-1])  # (N, L, Hin): N=batch_size, L=sequence_length
-            hidden_states = hidden_states.view(self.num_layers, -1, self.sequence_length, hidden_states.shape[-1])  # (D * num_layers, N, L, Hout)
-            cell_states = cell_states.view(self.num_layers, -1, self.sequence_length, cell_states.shape[-1])  # (D * num_layers, N, L, Hcell)
-            # get the hidden/cell states corresponding to the initial sequence
-            hidden_states = hidden_states[:,:,0,:].contiguous()  # (D * num_layers, N, Hout)
-            cell_states = cell_states[:,:,0,:].contiguous()  # (D * num_layers, N, Hcell)
-
-            # reset the RNN state in the middle of a sequence
-            if terminated is not None and torch.any(terminated):
-                rnn_outputs = []
-                terminated = terminated.view(-1, self.sequence_length)
-                indexes = [0] + (terminated[:,:-1].any(dim=0).nonzero(as_tuple=True)[0] + 1).tolist() + [self.sequence_length]
-
-                for i in range(len(indexes) - 1):
-                    i0, i1 = indexes[i], indexes[i + 1]
-                    rnn_output, (hidden_states, cell_states) = self.lstm(rnn_input[:,i0:i1,:], (hidden_states, cell_states))
-                    hidden_states[:, (terminated[:,i1-1]), :] = 0
-                    cell_states[:, (terminated[:,i1-1]), :] = 0
-                    rnn_outputs.append(rnn_output)
-
-                rnn_states = (hidden_states, cell_states)
-                rnn_output = torch.cat(rnn_outputs, dim=1)
-            # no need to reset the RNN state in the sequence
-            else:
-                rnn_output, rnn_states = self.lstm(rnn_input, (hidden_states, cell_states))
-        # rollout
-        else:
-            rnn_input = states.view(-1, 1, states.shape[-1])  # (N, L, Hin): N=num_envs, L=1
-            rnn_output, rnn_states = self.lstm(rnn_input, (hidden_states, cell_states))
-
-        # flatten the RNN output
-        rnn_output = torch.flatten(rnn_output, start_dim=0, end_dim=1)  # (N, L, D ∗ Hout) -> (N * L, D ∗ Hout)
-
-        # Pendulum-v1 action_space is -2 to 2
-        return 2 * torch.tanh(self.net(rnn_output)), self.log_std_parameter, {"rnn": [rnn_states[0], rnn_states[1]]}
 
 class Value(DeterministicMixin, Model):
+    """State value over an LSTM of 64 units, then a 64-unit ReLU layer."""
+
     def __init__(self, observation_space, action_space, device, clip_actions=False,
                  num_envs=1, num_layers=1, hidden_size=64, sequence_length=128):
         Model.__init__(self, observation_space, action_space, device)
         DeterministicMixin.__init__(self, clip_actions)
-
         self.num_envs = num_envs
         self.num_layers = num_layers
-        self.hidden_size = hidden_size  # Hcell (Hout is Hcell because proj_size = 0)
+        self.hidden_size = hidden_size
         self.sequence_length = sequence_length
-
-        self.lstm = nn.LSTM(input_size=self.num_observations,
-                            hidden_size=self.hidden_size,
-                            num_layers=self.num_layers,
-                            batch_first=True)  # batch_first -> (batch, sequence, features)
-
-        self.net = nn.Sequential(nn.Linear(self.hidden_size, 64),
-                                 nn.ReLU(),
-                                 nn.Linear(64, 1))
+        self.core = nn.LSTM(input_size=self.num_observations, hidden_size=hidden_size, num_layers=num_layers,
+                            batch_first=True)
+        self.head = nn.Sequential(nn.Linear(hidden_size, 64), nn.ReLU(), nn.Linear(64, 1))
 
     def get_specification(self):
-        # batch size (N) is the number of envs
-        return {"rnn": {"sequence_length": self.sequence_length,
-                        "sizes": [(self.num_layers, self.num_envs, self.hidden_size),    # hidden states (D ∗ num_layers, N, Hout)
-                                  (self.num_layers, self.num_envs, self.hidden_size)]}}  # cell states   (D ∗ num_layers, N, Hcell)
+        return rnn_specification(self)
 
     def compute(self, inputs, role):
-        states = inputs["states"]
-        terminated = inputs.get("terminated", None)
-        hidden_states, cell_states = inputs["rnn"][0], inputs["rnn"][1]
-
-        # training
         if self.training:
-            rnn_input = states.view(-1, self.sequence_length, states.shape[-1])  # (N, L, Hin): N=batch_size, L=sequence_length
-
-            hidden_states = hidden_states.view(self.num_layers, -1, self.sequence_length, hidden_states.shape[-1])  # (D * num_layers, N, L, Hout)
-            cell_states = cell_states.view(self.num_layers, -1, self.sequence_length, cell_states.shape[-1])  # (D * num_layers, N, L, Hcell)
-            # get the hidden/cell states corresponding to the initial sequence
-            hidden_states = hidden_states[:,:,0,:].contiguous()  # (D * num_layers, N, Hout)
-            cell_states = cell_states[:,:,0,:].contiguous()  # (D * num_layers, N, Hcell)
-
-            # reset the RNN state in the middle of a sequence
-            if terminated is not None and torch.any(terminated):
-                rnn_outputs = []
-                terminated = terminated.view(-1, self.sequence_length)
-                indexes = [0] + (terminated[:,:-1].any(dim=0).nonzero(as_tuple=True)[0] + 1).tolist() + [self.sequence_length]
-
-                for i in range(len(indexes) - 1):
-                    i0, i1 = indexes[i], indexes[i + 1]
-                    rnn_output, (hidden_states, cell_states) = self.lstm(rnn_input[:,i0:i1,:], (hidden_states, cell_states))
-                    hidden_states[:, (terminated[:,i1-1]), :] = 0
-                    cell_states[:, (terminated[:,i1-1]), :] = 0
-                    rnn_outputs.append(rnn_output)
-
-                rnn_states = (hidden_states, cell_states)
-                rnn_output = torch.cat(rnn_outputs, dim=1)
-            # no need to reset the RNN state in the sequence
-            else:
-                rnn_output, rnn_states = self.lstm(rnn_input, (hidden_states, cell_states))
-        # rollout
+            features, state = unroll(self.core, inputs["states"], inputs["rnn"], inputs.get("terminated"),
+                                     self.sequence_length)
         else:
-            rnn_input = states.view(-1, 1, states.shape[-1])  # (N, L, Hin): N=num_envs, L=1
-            rnn_output, rnn_states = self.lstm(rnn_input, (hidden_states, cell_states))
-
-        # flatten the RNN output
-        rnn_output = torch.flatten(rnn_output, start_dim=0, end_dim=1)  # (N, L, D ∗ Hout) -> (N * L, D ∗ Hout)
-
-        return self.net(rnn_output), {"rnn": [rnn_states[0], rnn_states[1]]}
+            features, state = rollout_step(self.core, inputs["states"], inputs["rnn"])
+        return self.head(features), {"rnn": state}
 
 
-# environment observation wrapper used to mask velocity. Adapted from rl_zoo3 (rl_zoo3/wrappers.py)
-class NoVelocityWrapper(gym.ObservationWrapper):
+class MaskAngularVelocity(gym.ObservationWrapper):
+    """Pendulum observations are (cos theta, sin theta, angular velocity); this zeroes the velocity, which the agent
+    then has to infer from what it saw before."""
+
+    KEEP = np.array([1, 1, 0])
+
     def observation(self, observation):
-        # observation: x, y, angular velocity
-        return observation * np.array([1, 1, 0])
+        return observation * self.KEEP
 
-gym.envs.registration.register(id="PendulumNoVel-v1", entry_point=lambda: NoVelocityWrapper(gym.make("Pendulum-v1")))
 
-# load and wrap the gymnasium environment
-env = gym.vector.make("PendulumNoVel-v1", num_envs=4, asynchronous=False)
-env = wrap_env(env)
+def pendulum_without_velocity():
+    return MaskAngularVelocity(gym.make("Pendulum-v1"))
 
+
+gym.envs.registration.register(id="PendulumNoVel-v1", entry_point=pendulum_without_velocity)
+
+
+env = wrap_env(gym.vector.make("PendulumNoVel-v1", num_envs=4, asynchronous=False))
 device = env.device
 
-
-# instantiate a memory as rollout buffer (any memory can be used for this)
 memory = RandomMemory(memory_size=1024, num_envs=env.num_envs, device=device)
 
+models = {"policy": Policy(env.observation_space, env.action_space, device, clip_actions=True, num_envs=env.num_envs),
+          "value": Value(env.observation_space, env.action_space, device, num_envs=env.num_envs)}
 
-# instantiate the agent's models (function approximators).
-# PPO requires 2 models, visit its documentation for more details
-# https://skrl.readthedocs.io/en/latest/api/agents/ppo.html#models
-models = {}
-models["policy"] = Policy(env.observation_space, env.action_space, device, clip_actions=True, num_envs=env.num_envs)
-models["value"] = Value(env.observation_space, env.action_space, device, num_envs=env.num_envs)
-
-
-# configure and instantiate the agent (visit its documentation to see all the options)
-# https://skrl.readthedocs.io/en/latest/api/agents/ppo.html#configuration-and-hyperparameters
 cfg = PPO_DEFAULT_CONFIG.copy()
-cfg["rollouts"] = 1024  # memory_size
+cfg["rollouts"] = 1024
 cfg["learning_epochs"] = 10
 cfg["mini_batches"] = 32
 cfg["discount_factor"] = 0.9
@@ -212,22 +176,13 @@ cfg["state_preprocessor"] = RunningStandardScaler
 cfg["state_preprocessor_kwargs"] = {"size": env.observation_space, "device": device}
 cfg["value_preprocessor"] = RunningStandardScaler
 cfg["value_preprocessor_kwargs"] = {"size": 1, "device": device}
-# logging to TensorBoard and write checkpoints (in timesteps)
 cfg["experiment"]["write_interval"] = 500
 cfg["experiment"]["checkpoint_interval"] = 5000
 cfg["experiment"]["directory"] = "runs/torch/PendulumNoVel"
 
-agent = PPO(models=models,
-            memory=memory,
-            cfg=cfg,
-            observation_space=env.observation_space,
-            action_space=env.action_space,
-            device=device)
+agent = PPO(models=models, memory=memory, cfg=cfg, observation_space=env.observation_space,
+            action_space=env.action_space, device=device)
 
-
-# configure and instantiate the RL trainer
 cfg_trainer = {"timesteps": 100000, "headless": True}
 trainer = SequentialTrainer(cfg=cfg_trainer, env=env, agents=[agent])
-
-# start training
 trainer.train()
