@@ -1,7 +1,8 @@
-"""skrl 1.4.3's 33 torch Gymnasium example scripts run unchanged but for the import root (marked slow).
+"""Scripts after skrl 1.4.3's 33 torch Gymnasium examples run on steprl (marked slow).
 
-The scripts live in ``tests/data/skrl_examples/torch`` (skrl's MIT-licensed examples, ``skrl`` → ``steprl`` in their
-imports, Taxi-v3 → Taxi-v4). Each is copied to ``tmp_path`` with a small budget: ``"timesteps": N`` becomes
+The scripts live in ``tests/data/skrl_examples/torch``: written for steprl's tests, each builds the same components
+with the same settings through the same public calls as the skrl example of its name, importing ``steprl`` where
+skrl's imports ``skrl``. Each is copied to ``tmp_path`` with a small budget: ``"timesteps": N`` becomes
 ``"timesteps": 40``; in the replay scripts ``learning_starts`` becomes 20 and ``batch_size`` 4, so that their updates
 run too (the rollout scripts' 1024-step rollouts are not reached: the recurrent rollout updates are covered by the
 agent tests). The scripts run with ``runpy`` in a few subprocesses (start-up cost), with ``tmp_path`` as the working
@@ -44,11 +45,12 @@ def small_budget(source: str) -> str:
     return re.sub(r'cfg\["batch_size"\] = \d+', 'cfg["batch_size"] = 4', source)
 
 
-def test_the_33_scripts_are_there_with_only_the_import_root_changed():
+def test_the_33_scripts_are_there_and_import_steprl_only():
     assert len(SCRIPTS) == 33
     for script in SCRIPTS:
         text = script.read_text()
-        assert text.startswith("# skrl 1.4.3 example script (MIT License")
+        assert text.startswith("# Written for steprl's tests:"), script.name
+        assert re.search(r"^from steprl\.", text, flags=re.M), script.name
         assert not re.search(r"^\s*(from|import) skrl\b", text, flags=re.M), script.name
 
 
