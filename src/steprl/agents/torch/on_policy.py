@@ -207,7 +207,7 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         if self.scheduler is None:
             return
         if isinstance(self.scheduler, KLAdaptiveLR):
-            self.scheduler.step(None if kl is None or averaged else distributed.mean_over_ranks(kl))
+            self.scheduler.step(None if kl is None else kl if averaged else distributed.mean_over_ranks(kl))
         else:
             self.scheduler.step()
 
