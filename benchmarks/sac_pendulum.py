@@ -1,5 +1,6 @@
-"""SAC on Pendulum-v1: steprl (ManualTrainer) beside a minimal hand-written loop (benchmarks/sac_handwritten.py),
-and steprl's JAX SAC (``--backend jax``).
+"""SAC on Pendulum-v1: steprl (ManualTrainer) beside its peers in the same run — a minimal hand-written loop
+(benchmarks/sac_handwritten.py), Stable-Baselines3 and skrl when importable (benchmarks/sac_peers.py; a peer that is
+not is skipped with the reason) — and steprl's JAX SAC (``--backend jax``).
 
 Configuration: 1 environment, 20k steps, batch 256, 256x256 ReLU MLPs, uniform random actions and no updates for
 the first 1000 steps, lr 1e-3, gamma 0.99, tau 0.005, automatic entropy tuning, 1 torch thread (JAX: XLA on one
@@ -7,7 +8,8 @@ thread). Prints the training steps/s and the final deterministic evaluation retu
 loops run alternately per seed so that a varying machine load affects them alike. The JAX run compiles its per-step
 and update functions before the timed loop and reports that compile time apart.
 
-    python benchmarks/sac_pendulum.py [--seeds 0 1] [--timesteps 20000] [--only steprl|handwritten|jax]
+    python benchmarks/sac_pendulum.py [--seeds 0 1] [--timesteps 20000] [--only steprl|handwritten|sb3|skrl|jax]
+    python benchmarks/sac_pendulum.py --peers-path /work/peers   # peers installed aside (pip install --target)
     python benchmarks/sac_pendulum.py --backend jax      # steprl torch beside steprl JAX
 """
 
@@ -36,6 +38,7 @@ from steprl.utils import set_seed
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sac_handwritten  # noqa: E402
+import sac_peers  # noqa: E402
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 
@@ -150,36 +153,54 @@ def run_jax(
     }  # fmt: skip
 
 
+def _runners(args: argparse.Namespace) -> dict[str, Any]:
+    """The loops of this run by name (steprl first), peers that cannot be imported skipped with the reason."""
+    hidden = tuple(args.hidden)
+    runners: dict[str, Any] = {"steprl": lambda seed: run_steprl(seed, args.timesteps, hidden, write_interval=args.write_interval)}
+    if args.backend == "jax":
+        runners["jax"] = lambda seed: run_jax(seed, args.timesteps, hidden, write_interval=args.write_interval)
+        return runners
+    runners["handwritten"] = lambda seed: sac_handwritten.run(seed, args.timesteps, hidden)
+    for name in args.peers:
+        try:
+            runner = sac_peers.peer_runner(name)
+        except ImportError as error:
+            print(f"skipping {sac_peers.PEERS[name]}: {error} (install it aside and pass --peers-path)")
+            continue
+        runners[name] = lambda seed, runner=runner: runner(seed, args.timesteps, hidden)
+    return runners
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--timesteps", type=int, default=20_000)
     parser.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
-    parser.add_argument("--only", choices=["steprl", "handwritten", "jax"], default=None)
+    parser.add_argument("--only", choices=["steprl", "handwritten", *sac_peers.PEERS, "jax"], default=None)
     parser.add_argument("--backend", choices=["torch", "jax"], default="torch",
-                        help="jax: steprl torch beside steprl JAX (instead of beside the hand-written loop)")
+                        help="jax: steprl torch beside steprl JAX (instead of beside the peers)")
+    parser.add_argument("--peers", choices=tuple(sac_peers.PEERS), nargs="*", default=list(sac_peers.PEERS),
+                        help="library peers to run beside the hand-written loop when importable")
+    parser.add_argument("--peers-path", default="", help="a folder appended to sys.path (peers installed aside)")
     parser.add_argument("--write-interval", type=int, default=0, help="steprl TensorBoard write interval (0: off)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="cpu", help="steprl device (the hand-written loop runs on the CPU)")
+    parser.add_argument("--device", default="cpu", help="steprl device (the peers run on the CPU)")
     args = parser.parse_args()
+    if args.peers_path:
+        if not os.path.isdir(args.peers_path):
+            parser.error(f"--peers-path {args.peers_path!r} is not a folder: give the --target folder of the pip install")
+        sys.path.append(args.peers_path)
     torch.set_num_threads(args.threads)
     config.torch.device = args.device  # wrappers, models and memory follow the default device
-    hidden = tuple(args.hidden)
     print(
-        f"SAC Pendulum-v1, {args.timesteps} steps, hidden {hidden}, {args.threads} torch thread(s), load {os.getloadavg()}"
+        f"SAC Pendulum-v1, {args.timesteps} steps, hidden {tuple(args.hidden)}, {args.threads} torch thread(s), "
+        f"load {os.getloadavg()}"
     )
-    results: dict[str, list[dict[str, float]]] = {"steprl": [], "handwritten": [], "jax": []}
-    names = ("steprl", "jax") if args.backend == "jax" else ("steprl", "handwritten")
-    for seed in args.seeds:
-        for name in names:
-            if args.only not in (None, name):
-                continue
-            if name == "steprl":
-                result = run_steprl(seed, args.timesteps, hidden, write_interval=args.write_interval)
-            elif name == "jax":
-                result = run_jax(seed, args.timesteps, hidden, write_interval=args.write_interval)
-            else:
-                result = sac_handwritten.run(seed, args.timesteps, hidden)
+    runners = {name: run for name, run in _runners(args).items() if args.only in (None, name)}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in runners}
+    for seed in args.seeds:  # interleaved: every loop once per seed, so that the machine's load affects them alike
+        for name, run in runners.items():
+            result = run(seed)
             results[name].append(result)
             compiled = f", compile {result['compile_s']:.1f} s apart" if "compile_s" in result else ""
             print(
@@ -187,19 +208,16 @@ def main() -> None:
                 f"evaluation return {result['eval_return']:7.1f}  (load {os.getloadavg()[0]:.2f})",
                 flush=True,
             )
+    speeds = {name: float(np.mean([r["steps_per_s"] for r in runs])) for name, runs in results.items() if runs}
     for name, runs in results.items():
-        if runs:
-            speed = np.mean([r["steps_per_s"] for r in runs])
-            ret = np.mean([r["eval_return"] for r in runs])
-            print(f"{name:>11} mean: {speed:7.1f} steps/s, evaluation return {ret:7.1f} over {len(runs)} seed(s)")
-    if results["steprl"] and results["jax"]:
-        ratio = np.mean([r["steps_per_s"] for r in results["jax"]]) / np.mean([r["steps_per_s"] for r in results["steprl"]])
-        print(f"steprl JAX / steprl torch speed: {ratio:.3f}")
-    if results["steprl"] and results["handwritten"]:
-        ratio = np.mean([r["steps_per_s"] for r in results["steprl"]]) / np.mean(
-            [r["steps_per_s"] for r in results["handwritten"]]
-        )
-        print(f"steprl / hand-written speed: {ratio:.3f}")
+        ret = np.mean([r["eval_return"] for r in runs])
+        print(f"{name:>11} mean: {speeds[name]:7.1f} steps/s, evaluation return {ret:7.1f} over {len(runs)} seed(s)")
+    if "steprl" in speeds and "jax" in speeds:
+        print(f"steprl JAX / steprl torch speed: {speeds['jax'] / speeds['steprl']:.3f}")
+    peers = {name: speed for name, speed in speeds.items() if name not in ("steprl", "jax")}
+    if "steprl" in speeds and peers:
+        fastest = max(peers, key=peers.__getitem__)
+        print(f"steprl / fastest peer ({fastest}) speed: {speeds['steprl'] / peers[fastest]:.3f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from torch import nn
 from steprl import config
 from steprl.agents.torch._build import build_preprocessor, build_scheduler
 from steprl.agents.torch.base import Agent
+from steprl.agents.torch.critic_group import CriticGroup
 from steprl.core.off_policy import BATCH_NAMES, ReplaySchedule, discrete_actions, replay_settings
 from steprl.models.torch import Model
 
@@ -84,6 +85,7 @@ class OffPolicyAgent(ReplaySchedule, Agent):
         if c.get("checkpoint_memory") and self.memory is not None:
             self.checkpoint_modules["memory"] = self.memory
         self._mode_modules: tuple[list[nn.Module], list[Any]] | None = None
+        self._critic_groups: list[CriticGroup] = []  # twin critics and their targets (SAC, TD3)
 
     # ------------------------------------------------------------------ construction helpers
     def _scheduler(self, optimizer: torch.optim.Optimizer, name: str) -> Any:
@@ -99,6 +101,30 @@ class OffPolicyAgent(ReplaySchedule, Agent):
             for model in models:
                 if model is not None:
                     model.broadcast_parameters()
+
+    @property
+    def batched_critics(self) -> bool:
+        """Whether the twin critics (and their twin targets) run as one batched ensemble each (default: off).
+
+        Same values and gradients as one pass per critic (see :mod:`steprl.agents.torch.critic_group`); on one CPU
+        thread the separate passes measured faster, so turn it on only where it is measured to pay off. Setting it
+        raises ``ValueError`` when the critics are not structurally identical.
+        """
+        return any(group.batched for group in self._critic_groups)
+
+    @batched_critics.setter
+    def batched_critics(self, enabled: bool) -> None:
+        if not self._critic_groups:
+            raise ValueError(
+                f"{type(self).__name__} has no twin critics to batch (SAC and TD3 have; learning needs every model)"
+            )
+        try:
+            for group in self._critic_groups:
+                group.batched = bool(enabled)
+        except ValueError:
+            for group in self._critic_groups:
+                group.batched = False
+            raise
 
     def set_mode(self, mode: str) -> None:
         """``model.set_mode(mode)`` on every model, fast.

@@ -24,6 +24,7 @@ import torch
 
 from steprl import logger
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model, unique_parameters
+from steprl.agents.torch.critic_group import CriticGroup
 from steprl.agents.torch.ddpg.losses import bootstrapped_target, critic_loss, deterministic_policy_loss
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.core.cfg import DefaultConfig, merge_config
@@ -118,6 +119,10 @@ class DeterministicActorCritic(OffPolicyAgent):
             self.critic_scheduler = self._scheduler(self.critic_optimizer, "critic_scheduler")
             self.checkpoint_modules["policy_optimizer"] = self.policy_optimizer
             self.checkpoint_modules["critic_optimizer"] = self.critic_optimizer
+            self._critic_group = CriticGroup(self.critics, self._CRITICS)
+            self._target_group = CriticGroup(self.target_critics, targets)
+            if len(self.critics) > 1:
+                self._critic_groups = [self._critic_group, self._target_group]
         self.critic_updates = 0  # critic updates so far (checkpointed: the policy delay keeps its phase on resume)
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
@@ -171,7 +176,7 @@ class DeterministicActorCritic(OffPolicyAgent):
         """DDPG target ``r + γ·(1 - terminated)·Q'(s', π'(s'))`` (TD3 overrides it)."""
         with torch.no_grad(), self._autocast():
             next_actions = self.target_policy.act(self._model_inputs(next_states, "next_states"), role="target_policy")[0]
-            next_q = self.target_critics[0].act({**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic")[0]
+            next_q = self._target_group({**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions})[0]
             return bootstrapped_target(rewards, terminated, next_q, self._discount_factor)
 
     def _critic_loss(
@@ -179,10 +184,7 @@ class DeterministicActorCritic(OffPolicyAgent):
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Critic loss and each critic's ``Q(s, a)`` on the batch (gradients reach the critics only)."""
         with self._autocast():
-            q_values = [
-                critic.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role=role)[0]
-                for critic, role in zip(self.critics, self._CRITICS)
-            ]
+            q_values = self._critic_group({**self._model_inputs(states, "states"), "taken_actions": actions})
             return critic_loss(q_values, target_values, self._critic_weights()), q_values
 
     def _policy_loss(self, states: torch.Tensor) -> torch.Tensor:

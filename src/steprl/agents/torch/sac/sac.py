@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model
+from steprl.agents.torch.critic_group import CriticGroup
 from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
 from steprl.agents.torch.sac.losses import sac_critic_loss, sac_critic_target, sac_entropy_loss, sac_policy_loss
 from steprl.core.cfg import DefaultConfig, merge_config
@@ -112,6 +113,11 @@ class SAC(OffPolicyAgent):
             self.checkpoint_modules["critic_optimizer"] = self.critic_optimizer
             self.policy_scheduler = self._scheduler(self.policy_optimizer, "policy_scheduler")
             self.critic_scheduler = self._scheduler(self.critic_optimizer, "critic_scheduler")
+            self._critics = CriticGroup([self.critic_1, self.critic_2], ["critic_1", "critic_2"])
+            self._target_critics = CriticGroup(
+                [self.target_critic_1, self.target_critic_2], ["target_critic_1", "target_critic_2"]
+            )
+            self._critic_groups = [self._critics, self._target_critics]
 
     @property
     def entropy_coefficient(self) -> torch.Tensor:
@@ -154,19 +160,15 @@ class SAC(OffPolicyAgent):
 
         # critics: soft Bellman target from the frozen targets
         with torch.no_grad(), self._autocast():
-            next_actions, next_log_prob, _ = self.policy.act(self._model_inputs(next_states, "next_states"), role="policy")
-            next_q1 = self.target_critic_1.act(
-                {**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic_1"
-            )[0]
-            next_q2 = self.target_critic_2.act(
-                {**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role="target_critic_2"
-            )[0]
+            next_inputs = self._model_inputs(next_states, "next_states")
+            next_actions, next_log_prob, _ = self.policy.act(dict(next_inputs), role="policy")
+            next_q1, next_q2 = self._target_critics({**next_inputs, "taken_actions": next_actions})
             target = sac_critic_target(
                 rewards, terminated, next_q1, next_q2, next_log_prob, alpha, self._discount_factor
             )
+        inputs = self._model_inputs(states, "states")
         with self._autocast():
-            q1 = self.critic_1.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role="critic_1")[0]
-            q2 = self.critic_2.act({**self._model_inputs(states, "states"), "taken_actions": actions}, role="critic_2")[0]
+            q1, q2 = self._critics({**inputs, "taken_actions": actions})
             critic_loss = sac_critic_loss(q1, q2, target, self._critic_weights())
         self._optimizer_step(self.critic_optimizer, critic_loss, (self.critic_1, self.critic_2), self._critic_params)
 
@@ -175,9 +177,8 @@ class SAC(OffPolicyAgent):
             param.requires_grad_(False)
         try:
             with self._autocast():
-                new_actions, log_prob, _ = self.policy.act(self._model_inputs(states, "states"), role="policy")
-                new_q1 = self.critic_1.act({**self._model_inputs(states, "states"), "taken_actions": new_actions}, role="critic_1")[0]
-                new_q2 = self.critic_2.act({**self._model_inputs(states, "states"), "taken_actions": new_actions}, role="critic_2")[0]
+                new_actions, log_prob, _ = self.policy.act(dict(inputs), role="policy")
+                new_q1, new_q2 = self._critics({**inputs, "taken_actions": new_actions})
                 policy_loss = sac_policy_loss(log_prob, new_q1, new_q2, alpha)
             self._optimizer_step(self.policy_optimizer, policy_loss, (self.policy,), self._policy_params)
         finally:

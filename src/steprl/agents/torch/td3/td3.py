@@ -64,8 +64,5 @@ class TD3(DeterministicActorCritic):
             if self._smooth_noise is not None:
                 noise = self._smooth_noise.sample(next_actions.shape)
                 next_actions = smoothed_target_actions(next_actions, noise, self._smooth_clip, self._low, self._high)
-            next_q = [
-                critic.act({**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions}, role=role)[0]
-                for critic, role in zip(self.target_critics, ("target_critic_1", "target_critic_2"))
-            ]
+            next_q = self._target_group({**self._model_inputs(next_states, "next_states"), "taken_actions": next_actions})
             return clipped_double_q_target(rewards, terminated, next_q, self._discount_factor)
