@@ -79,6 +79,10 @@ def check_args(args: argparse.Namespace) -> None:
         if value is not None and not value.strip():
             raise CLIError(f"{option} must not be empty")
     resume = getattr(args, "resume", None)
+    preset_file = getattr(args, "preset_file", None)
+    for option, value in (("--resume", resume), ("--config", getattr(args, "config", None))):
+        if preset_file is not None and value is not None:
+            raise CLIError(f"--preset-file cannot be combined with {option}: {option} brings its own configuration")
     if resume is not None and args.run_dir is not None and os.path.abspath(args.run_dir) != os.path.abspath(resume):
         raise CLIError("--resume RUN_DIR continues the run in RUN_DIR: do not give another --run-dir with it")
 

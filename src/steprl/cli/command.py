@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from steprl.cli.checks import CLIError, exception_message
 from steprl.cli.presets import DEFAULT_EVAL_EPISODES, available_envs
 from steprl.cli.registry import ALL_AGENTS
+from steprl.cli.tune import add_tune_parser
 
 __all__ = ["DEFAULT_AGENT", "DEFAULT_ENV", "DEFAULT_SEED", "build_parser", "main"]
 
@@ -28,7 +29,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``steprl`` argument parser (sub-command ``train``)."""
+    """The ``steprl`` argument parser (sub-commands ``train`` and ``tune``)."""
     parser = argparse.ArgumentParser(
         prog="steprl", description="steprl: train reinforcement-learning agents from presets."
     )
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"episodes per evaluation (default: the preset's eval_episodes, else {DEFAULT_EVAL_EPISODES})",
     )
+    train.add_argument(
+        "--preset-file",
+        default=None,
+        metavar="FILE",
+        help="read the agent's table from this preset file (the format of steprl/cli/presets/*.toml, e.g. the "
+        "best_preset.toml that steprl tune writes) instead of the environment's preset",
+    )
     train.add_argument("--render", action="store_true", help="create the training environment with render_mode='human'")
     train.add_argument("--run-dir", default=None, help="output directory (default: runs/<date>_<time>_<env>_<agent>)")
     train.add_argument(
@@ -107,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train what a runner configuration (skrl's YAML format: models, memory, agent, trainer) describes, "
         "on --env, instead of a preset",
     )
+    add_tune_parser(sub, _HelpFormatter)
     return parser
 
 
@@ -123,6 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from steprl.cli.train import run_train
 
     try:
+        if args.command == "tune":
+            from steprl.cli.tune import run_tune
+
+            return run_tune(args)
         if getattr(args, "config", None) is not None:
             from steprl.cli.config_run import run_config
 

@@ -52,6 +52,7 @@ __all__ = [
     "load_preset",
     "parse_preset",
     "preset_source",
+    "read_preset_file",
     "resolve_agent_cfg",
 ]
 
@@ -138,6 +139,19 @@ def _read(env_id: str) -> tuple[dict[str, Any], str, bool]:
         return tomllib.loads(path.read_text(encoding="utf-8")), str(path), is_default
     except tomllib.TOMLDecodeError as exc:
         raise PresetError(f"Preset file {path} is not valid TOML: {exc}") from exc
+
+
+def read_preset_file(path: str) -> dict[str, Any]:
+    """The tables of the preset file at ``path`` (``steprl train --preset-file``), checked like a packaged one."""
+    try:
+        with open(path, "rb") as file:
+            data = tomllib.load(file)
+    except OSError as exc:
+        raise PresetError(f"--preset-file {path} cannot be read: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"Preset file {path} is not valid TOML: {exc}") from exc
+    _check_tables(data, path)
+    return data
 
 
 def preset_source(env_id: str) -> str:

@@ -68,8 +68,8 @@ class RunLock:
         self._fd: int | None = None
         self.path: str | None = None
 
-    def acquire(self, run_dir: str, option: str) -> None:
-        """Lock ``run_dir`` (``option`` names the command-line option in messages)."""
+    def acquire(self, run_dir: str, option: str, command: str = "steprl train") -> None:
+        """Lock ``run_dir`` (``option`` and ``command`` name the command-line option and the command in messages)."""
         if fcntl is None or self._fd is not None:
             return
         path = os.path.join(run_dir, LOCK_FILE)
@@ -83,7 +83,7 @@ class RunLock:
             pid = _holder_pid(fd)
             os.close(fd)
             raise CLIError(
-                f"run directory {run_dir} is in use by another steprl train (PID {pid}); wait for it to end or stop it"
+                f"run directory {run_dir} is in use by another {command} (PID {pid}); wait for it to end or stop it"
             ) from exc
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,16 @@ from steprl.cli.checks import (
 )
 from steprl.cli.command import DEFAULT_AGENT, DEFAULT_ENV, DEFAULT_SEED
 from steprl.cli.multi_agent import build_multi_agent, is_multi_agent_env_id, make_multi_agent_env, multi_agent_spaces
-from steprl.cli.presets import Preset, PresetError, available_agents, load_preset, preset_source, resolve_agent_cfg
+from steprl.cli.presets import (
+    Preset,
+    PresetError,
+    available_agents,
+    load_preset,
+    parse_preset,
+    preset_source,
+    read_preset_file,
+    resolve_agent_cfg,
+)
 from steprl.cli.registry import ALL_AGENTS, agents_for, import_path
 from steprl.cli.rundir import (
     LOCK_FILE,
@@ -170,6 +179,7 @@ class _Evaluations:
         self.best_path = os.path.join(checkpoints, f"best_eval_agent{agent.checkpoint_suffix}")
         self.history: list[dict[str, float]] = history if history is not None else []
         self.best = max((e["mean"] for e in self.history if math.isfinite(e["mean"])), default=-float("inf"))
+        self.listener: Callable[[int, float], None] | None = None  # told (env steps, mean) after each evaluation
 
     def __call__(self, step: int) -> None:
         """Evaluate after ``step`` vector steps (the training trainer switches the agent back to training mode)."""
@@ -178,6 +188,8 @@ class _Evaluations:
         if not returns:
             self.history.append({"env_steps": env_steps, "mean": math.nan, "std": math.nan, "episodes": 0})
             _echo(f"[eval] {env_steps} env steps: no episode ended within {self.max_steps} steps")
+            if self.listener is not None:
+                self.listener(env_steps, math.nan)
             return
         mean, std = float(np.mean(returns)), float(np.std(returns))
         self.history.append({"env_steps": env_steps, "mean": mean, "std": std, "episodes": len(returns)})
@@ -188,6 +200,8 @@ class _Evaluations:
             self.best = mean
             save_models(self.agent, self.best_path)
         _echo(f"[eval] {env_steps} env steps: return {mean:.1f} ± {std:.1f}")
+        if self.listener is not None:
+            self.listener(env_steps, mean)
 
 
 def save_models(agent: Any, path: str) -> None:
@@ -247,20 +261,27 @@ def _update_period(agent: Any, preset: Preset) -> int:
     return int(agent.cfg["rollouts"]) if ALL_AGENTS[preset.agent].memory == "rollout" else 1
 
 
-def _load_preset(env_id: str, agent: str) -> tuple[Preset, Any]:
-    """The preset of ``agent`` for ``env_id`` and a single (evaluation) environment made with its ``env_kwargs``,
-    after checking that the agent can act in that environment and that the preset has a table for it."""
+def _load_preset(env_id: str, agent: str, preset_file: str | None = None) -> tuple[Preset, Any]:
+    """The preset of ``agent`` for ``env_id`` (from ``preset_file`` when given) and a single (evaluation) environment
+    made with its ``env_kwargs``, after checking that the agent can act in that environment and that the preset has
+    a table for it."""
 
     try:
-        tables = available_agents(env_id)
-        preset = load_preset(env_id, agent) if agent in tables else None
+        if preset_file is None:
+            tables = available_agents(env_id)
+            preset = load_preset(env_id, agent) if agent in tables else None
+            source = preset_source(env_id)
+        else:
+            source = os.path.abspath(preset_file)
+            data = read_preset_file(source)
+            tables = sorted(data)
+            preset = parse_preset(data, env_id, agent, source) if agent in tables else None
     except PresetError as exc:
         raise CLIError(exception_message(exc)) from exc
     env_kwargs = preset.env_kwargs if preset is not None else {}
     multi_agent = is_multi_agent_env_id(env_id)
     probe = _probe(env_id, env_kwargs)
     observation_space, action_space = multi_agent_spaces(probe) if multi_agent else (probe.observation_space, probe.action_space)
-    source = preset_source(env_id)
     try:
         check_agent_fits(agent, env_id, observation_space, action_space, tables, source, multi_agent)
         if preset is None:
@@ -316,14 +337,17 @@ class _Setup:
     rank: int = 0  # this process's rank in a data-parallel run (0: the one that evaluates and writes)
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run_train(args: argparse.Namespace, on_evaluation: Callable[[int, float], None] | None = None) -> int:
     """Run ``steprl train`` with parsed ``args``; a user error raises :class:`CLIError` before training starts.
     The run directory is locked for the whole run (released at exit, also on errors and Ctrl-C).
-    Under torchrun every rank runs this; the process group is left at the end, also on errors."""
+    Under torchrun every rank runs this; the process group is left at the end, also on errors.
+    ``on_evaluation(env_steps, mean_return)`` is called after each evaluation (NaN: no episode ended); what it
+    raises stops the run (``steprl tune`` prunes trials this way)."""
     try:
         with RunLock() as lock:
             with deferred_diagnostics():
                 setup = _setup(args, lock)
+            setup.evaluate.listener = on_evaluation
             return _run(setup) if setup.rank == 0 else _follow(setup)
     except Exception as exc:
         if not _collective_failure(exc):
@@ -445,7 +469,7 @@ def _new_run(args: argparse.Namespace, lock: RunLock, ranks: int, shared_dir: st
                     f"--run-dir {run_dir} already holds a run ({RUN_FILE}): continue it with --resume {run_dir}, "
                     "or choose another --run-dir"
                 )
-        preset, probe = _load_preset(env_id, agent)
+        preset, probe = _load_preset(env_id, agent, getattr(args, "preset_file", None))
     except BaseException:
         lock.release()
         if created_root is not None:
