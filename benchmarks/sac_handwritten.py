@@ -88,6 +88,62 @@ def evaluate(actor: Actor, seed: int, episodes: int = 10) -> float:
     return float(np.mean(returns))
 
 
+class Learner:
+    """The networks, optimizers and one SAC update (critic step, policy step, temperature step, polyak targets)."""
+
+    def __init__(
+        self, obs_dim: int, act_dim: int, hidden: list[int], low: np.ndarray, high: np.ndarray, lr: float = 1e-3,
+        gamma: float = 0.99, tau: float = 0.005,
+    ) -> None:  # fmt: skip
+        self.actor = Actor(obs_dim, act_dim, hidden, low, high)
+        self.q1, self.q2 = q_mlp(obs_dim + act_dim, hidden), q_mlp(obs_dim + act_dim, hidden)
+        self.q1_t, self.q2_t = q_mlp(obs_dim + act_dim, hidden), q_mlp(obs_dim + act_dim, hidden)
+        self.q1_t.load_state_dict(self.q1.state_dict())
+        self.q2_t.load_state_dict(self.q2.state_dict())
+        for p in [*self.q1_t.parameters(), *self.q2_t.parameters()]:
+            p.requires_grad_(False)
+        self.critic_params = [*self.q1.parameters(), *self.q2.parameters()]
+        self.target_params = [*self.q1_t.parameters(), *self.q2_t.parameters()]
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=lr, fused=True)
+        self.critic_opt = torch.optim.Adam(self.critic_params, lr=lr, fused=True)
+        self.log_alpha = torch.tensor(math.log(0.2), requires_grad=True)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=lr, fused=True)
+        self.target_entropy = -float(act_dim)
+        self.gamma, self.tau = gamma, tau
+
+    def update(self, s: torch.Tensor, a: torch.Tensor, r: torch.Tensor, s2: torch.Tensor, d: torch.Tensor) -> None:
+        """One SAC update on a batch (``d``: terminated, bool)."""
+        alpha = self.log_alpha.detach().exp()
+        with torch.no_grad():
+            a2, logp2, _ = self.actor(s2)
+            x2 = torch.cat([s2, a2], -1)
+            target = r + self.gamma * (~d).float() * (torch.min(self.q1_t(x2), self.q2_t(x2)) - alpha * logp2)
+        x = torch.cat([s, a], -1)
+        critic_loss = 0.5 * (F.mse_loss(self.q1(x), target) + F.mse_loss(self.q2(x), target))
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_opt.step()
+
+        for p in self.critic_params:
+            p.requires_grad_(False)
+        a_new, logp, _ = self.actor(s)
+        x_new = torch.cat([s, a_new], -1)
+        actor_loss = (alpha * logp - torch.min(self.q1(x_new), self.q2(x_new))).mean()
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_opt.step()
+        for p in self.critic_params:
+            p.requires_grad_(True)
+
+        alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
+        self.alpha_opt.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_opt.step()
+
+        with torch.no_grad():
+            torch._foreach_lerp_(self.target_params, self.critic_params, self.tau)
+
+
 def run(
     seed: int = 0,
     timesteps: int = 20_000,
@@ -106,21 +162,8 @@ def run(
     obs_dim = int(np.prod(env.observation_space.shape))
     act_dim = int(np.prod(env.action_space.shape))
     low, high = env.action_space.low.astype(np.float32), env.action_space.high.astype(np.float32)
-    h = list(hidden)
-    actor = Actor(obs_dim, act_dim, h, low, high)
-    q1, q2 = q_mlp(obs_dim + act_dim, h), q_mlp(obs_dim + act_dim, h)
-    q1_t, q2_t = q_mlp(obs_dim + act_dim, h), q_mlp(obs_dim + act_dim, h)
-    q1_t.load_state_dict(q1.state_dict())
-    q2_t.load_state_dict(q2.state_dict())
-    for p in [*q1_t.parameters(), *q2_t.parameters()]:
-        p.requires_grad_(False)
-    critic_params = [*q1.parameters(), *q2.parameters()]
-    target_params = [*q1_t.parameters(), *q2_t.parameters()]
-    actor_opt = torch.optim.Adam(actor.parameters(), lr=lr, fused=True)
-    critic_opt = torch.optim.Adam(critic_params, lr=lr, fused=True)
-    log_alpha = torch.tensor(math.log(0.2), requires_grad=True)
-    alpha_opt = torch.optim.Adam([log_alpha], lr=lr, fused=True)
-    target_entropy = -float(act_dim)
+    learner = Learner(obs_dim, act_dim, list(hidden), low, high, lr, gamma, tau)
+    actor = learner.actor
 
     size = timesteps
     b_obs = torch.zeros(size, obs_dim)
@@ -154,36 +197,7 @@ def run(
 
         if step + 1 > learning_starts:
             idx = torch.randint(0, step + 1, (batch_size,))
-            s, a, r, s2, d = b_obs[idx], b_act[idx], b_rew[idx], b_next[idx], b_term[idx]
-            alpha = log_alpha.detach().exp()
-            with torch.no_grad():
-                a2, logp2, _ = actor(s2)
-                x2 = torch.cat([s2, a2], -1)
-                target = r + gamma * (~d).float() * (torch.min(q1_t(x2), q2_t(x2)) - alpha * logp2)
-            x = torch.cat([s, a], -1)
-            critic_loss = 0.5 * (F.mse_loss(q1(x), target) + F.mse_loss(q2(x), target))
-            critic_opt.zero_grad(set_to_none=True)
-            critic_loss.backward()
-            critic_opt.step()
-
-            for p in critic_params:
-                p.requires_grad_(False)
-            a_new, logp, _ = actor(s)
-            x_new = torch.cat([s, a_new], -1)
-            actor_loss = (alpha * logp - torch.min(q1(x_new), q2(x_new))).mean()
-            actor_opt.zero_grad(set_to_none=True)
-            actor_loss.backward()
-            actor_opt.step()
-            for p in critic_params:
-                p.requires_grad_(True)
-
-            alpha_loss = -(log_alpha * (logp.detach() + target_entropy)).mean()
-            alpha_opt.zero_grad(set_to_none=True)
-            alpha_loss.backward()
-            alpha_opt.step()
-
-            with torch.no_grad():
-                torch._foreach_lerp_(target_params, critic_params, tau)
+            learner.update(b_obs[idx], b_act[idx], b_rew[idx], b_next[idx], b_term[idx])
     train_s = time.perf_counter() - start
     env.close()
     return {"steps_per_s": timesteps / train_s, "train_s": train_s, "eval_return": evaluate(actor, seed + 1000)}
