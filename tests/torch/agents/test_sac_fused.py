@@ -13,14 +13,16 @@ import numpy as np
 import pytest
 import torch
 from helpers.checkpoint import assert_state_equal
-from helpers.ddpg import make_agent
+from helpers.ddpg import QUIET, make_agent, pendulum
 from helpers.models import mlp
 
 from steprl.agents.torch.critic_group import CriticGroup, ensemble_incompatibility
 from steprl.agents.torch.sac import SAC
+from steprl.agents.torch.sac.losses import sac_critic_target
 from steprl.memories.torch import RandomMemory
 from steprl.models.torch import DeterministicMixin, Model
 from steprl.models.torch.networks.sac import build_sac_models
+from steprl.trainers.torch import ManualTrainer
 
 OBS = gym.spaces.Box(-8.0, 8.0, shape=(3,), dtype=np.float32)
 BOX = gym.spaces.Box(-2.0, 2.0, shape=(1,), dtype=np.float32)
@@ -142,8 +144,6 @@ def test_batched_target_stops_only_at_termination() -> None:
         separate = [m.act(inputs, role=r)[0] for m, r in zip(group.models, group.roles)]
     for b, s in zip(batched, separate):
         torch.testing.assert_close(b, s, rtol=1e-5, atol=1e-6)
-    from steprl.agents.torch.sac.losses import sac_critic_target
-
     target = sac_critic_target(rewards, terminated, *batched, torch.zeros(BATCH, 1), 0.2, 0.99)
     ended = terminated.reshape(-1)
     torch.testing.assert_close(target[ended], rewards[ended])
@@ -207,3 +207,25 @@ def test_batched_gradients_reach_each_critic_only() -> None:
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in models["critic_1"].parameters() if p.dim() > 1)
     assert all(p.grad is None or not p.grad.any() for p in models["critic_2"].parameters())
 
+
+
+@pytest.mark.parametrize("name", ["SAC", "TD3"])
+def test_batched_per_step_path_has_no_host_syncs(name: str, request: pytest.FixtureRequest, tmp_path) -> None:
+    env = pendulum(num_envs=2)
+    experiment = {"write_interval": 5, "checkpoint_interval": 0, "directory": str(tmp_path)}
+    if name == "SAC":
+        models = build_sac_models(env.observation_space, env.action_space, "cpu", {"hidden": [16, 16]})
+        cfg = {"batch_size": 4, "random_timesteps": 2, "learning_starts": 3, "experiment": experiment}
+        agent = SAC(models=models, memory=RandomMemory(memory_size=64, num_envs=2), cfg=cfg,
+                    observation_space=env.observation_space, action_space=env.action_space, device="cpu")
+    else:
+        agent = make_agent("TD3", env=env, memory_size=64, batch_size=4, random_timesteps=2, learning_starts=3,
+                           policy_delay=1, experiment=experiment)
+    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": 1000, **QUIET})
+    agent.batched_critics = True
+    for _ in range(6):
+        trainer.train(timestep=1000)  # timestep 1000: no writes of tracking data during the guarded steps
+    request.getfixturevalue("no_host_syncs")  # from here on, any host sync raises
+    for _ in range(5):
+        trainer.train(timestep=1000)
+    assert agent.batched_critics  # a host sync in the batched pass would have made it fall back
