@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from steprl.agents.torch._adam import make_adam
 from steprl.core.roles import check_model_roles, require_model
 
 __all__ = ["build_preprocessor", "build_scheduler", "check_model_roles", "make_adam", "require_model", "unique_parameters"]
@@ -45,11 +46,3 @@ def unique_parameters(*models: Any) -> list[torch.nn.Parameter]:
                 seen.add(id(p))
                 params.append(p)
     return params
-
-
-def make_adam(params: list[torch.nn.Parameter], lr: float) -> torch.optim.Adam:
-    """Adam with the fused kernel where the parameters' device supports it (several times faster per step)."""
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, ValueError, TypeError):
-        return torch.optim.Adam(params, lr=lr)

@@ -194,8 +194,15 @@ class OnPolicyAgent(RolloutSchedule, Agent):
         """A fresh shuffle of the rollout: per minibatch the ``BATCH_NAMES`` tensors and the extra policy / value
         inputs (none by default; the recurrent variants add the sequence-start hidden states and the episode-end masks).
         """
-        for batch in self.memory.sample_all(names=BATCH_NAMES, mini_batches=self._mini_batches, shuffle=True):
-            yield batch, {}, {}
+        memory = self.memory
+        size = len(memory)
+        views = [memory.get_tensor_by_name(name, keepdim=False)[:size] for name in BATCH_NAMES]
+        widths = [view.shape[1] for view in views]
+        # one gather per epoch: the batch tensors side by side, rows in the order of a fresh permutation (the one
+        # Memory.sample_all would draw); each minibatch is then a slice and each tensor a column view of it
+        shuffled = torch.cat(views, dim=1)[torch.randperm(size, device=memory.device)]
+        for rows in torch.tensor_split(shuffled, self._mini_batches):
+            yield list(torch.split(rows, widths, dim=1)), {}, {}
 
     def _trained_models(self) -> list[Any]:
         """The policy and (if separate) the value model."""

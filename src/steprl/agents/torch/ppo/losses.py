@@ -19,11 +19,12 @@ def ppo_loss(
     clip_predicted_values: bool = False,
     entropy_loss_scale: float = 0.0,
     value_loss_scale: float = 1.0,
+    with_kl: bool = True,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Clipped surrogate + scaled value MSE − entropy bonus; returns ``(total_loss, parts)``.
 
-    ``parts`` holds ``policy_loss``, ``value_loss``, ``entropy_loss`` and ``kl`` (approximate KL of the old policy
-    to the new one, ``E[(r - 1) - log r]``), all 0-d tensors still on the device.
+    ``parts`` holds ``policy_loss``, ``value_loss``, ``entropy_loss`` and (``with_kl``) ``kl``, the approximate KL
+    of the old policy to the new one, ``E[(r - 1) - log r]``; all 0-d tensors still on the device.
     """
     log_ratio = log_prob - old_log_prob
     ratio = torch.exp(log_ratio)
@@ -33,14 +34,19 @@ def ppo_loss(
 
     if clip_predicted_values:
         predicted_values = old_values + torch.clamp(predicted_values - old_values, -value_clip, value_clip)
-    value_loss = value_loss_scale * F.mse_loss(returns, predicted_values)
+    value_loss = F.mse_loss(returns, predicted_values)
+    if value_loss_scale != 1.0:
+        value_loss = value_loss_scale * value_loss
+    total = policy_loss + value_loss
 
     if entropy is not None and entropy_loss_scale:
         entropy_loss = -entropy_loss_scale * entropy.mean()
+        total = total + entropy_loss
     else:
         entropy_loss = torch.zeros((), device=log_prob.device)
 
-    with torch.no_grad():
-        kl = ((ratio - 1.0) - log_ratio).mean()
-    total = policy_loss + entropy_loss + value_loss
-    return total, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy_loss": entropy_loss, "kl": kl}
+    parts = {"policy_loss": policy_loss, "value_loss": value_loss, "entropy_loss": entropy_loss}
+    if with_kl:
+        with torch.no_grad():
+            parts["kl"] = ((ratio - 1.0) - log_ratio).mean()
+    return total, parts

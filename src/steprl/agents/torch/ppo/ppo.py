@@ -61,11 +61,16 @@ class PPO(OnPolicyAgent):
 
     # ------------------------------------------------------------------ learning
     def _update(self, timestep: int, timesteps: int) -> None:
-        """Run ``learning_epochs`` passes of ``mini_batches`` clipped-surrogate steps over the rollout."""
+        """Run ``learning_epochs`` passes of ``mini_batches`` clipped-surrogate steps over the rollout.
+
+        The KL and the loss parts are kept only when something reads them (early stop, scheduler, tracking).
+        """
         assert self.optimizer is not None
         self._prepare_rollout()
         params = self.optimizer.param_groups[0]["params"]
         models = self._trained_models()
+        tracking = self.write_interval > 0
+        need_kl = bool(self._kl_threshold) or self.scheduler is not None or tracking
         totals: dict[str, list[torch.Tensor]] = {"policy_loss": [], "value_loss": [], "entropy_loss": []}
         kl_per_epoch: list[torch.Tensor] = []
         for epoch in range(self._learning_epochs):
@@ -90,6 +95,7 @@ class PPO(OnPolicyAgent):
                         self._clip_predicted_values,
                         self._entropy_loss_scale,
                         self._value_loss_scale,
+                        with_kl=need_kl,
                     )
                 # distributed runs use the KL averaged over ranks: every rank stops at the same minibatch and the
                 # schedule sees one KL; without an early stop it rides in the gradients' all-reduce
@@ -100,11 +106,17 @@ class PPO(OnPolicyAgent):
                         break
                     self._optimizer_step(self.optimizer, loss, models, params)
                 else:
-                    kls.append(self._optimizer_step(self.optimizer, loss, models, params, average=parts["kl"]))
+                    kl = self._optimizer_step(self.optimizer, loss, models, params, average=parts.get("kl"))
+                    if need_kl:
+                        kls.append(kl)
                 self._scaler.update()
-                for key in totals:
-                    totals[key].append(parts[key].detach())
-            epoch_kl = torch.stack(kls).mean()
-            kl_per_epoch.append(epoch_kl)
-            self._step_scheduler(epoch_kl, averaged=True)
-        self._track_losses(totals, torch.stack(kl_per_epoch).mean())
+                if tracking:
+                    for key in totals:
+                        totals[key].append(parts[key].detach())
+            if kls:
+                epoch_kl = torch.stack(kls).mean()
+                kl_per_epoch.append(epoch_kl)
+                self._step_scheduler(epoch_kl, averaged=True)
+            else:
+                self._step_scheduler(None, averaged=True)
+        self._track_losses(totals, torch.stack(kl_per_epoch).mean() if kl_per_epoch else None)
