@@ -1,6 +1,6 @@
 """Twin critics evaluated as one batched ensemble (SAC, TD3): the same losses and gradients as one pass per critic,
 on the same numbers (terminated and truncated rows mixed), clear errors for critics that cannot be batched, a
-fallback for critics that cannot be vmapped, unchanged checkpoints."""
+fallback for critics that cannot be vmapped, unchanged checkpoints, no host syncs; the fused target update."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from helpers.ddpg import QUIET, make_agent, pendulum
 from helpers.models import mlp
 
 from steprl.agents.torch.critic_group import CriticGroup, ensemble_incompatibility
+from steprl.agents.torch.off_policy import soft_updater
 from steprl.agents.torch.sac import SAC
 from steprl.agents.torch.sac.losses import sac_critic_target
 from steprl.memories.torch import RandomMemory
@@ -229,3 +230,26 @@ def test_batched_per_step_path_has_no_host_syncs(name: str, request: pytest.Fixt
     for _ in range(5):
         trainer.train(timestep=1000)
     assert agent.batched_critics  # a host sync in the batched pass would have made it fall back
+
+
+class OwnUpdateCritic(HostReadingCritic):
+    """A target model with its own update rule (must be honoured, not fused away)."""
+
+    def update_parameters(self, model: torch.nn.Module, polyak: float = 1) -> None:
+        with torch.no_grad():
+            for own in self.parameters():
+                own.fill_(7.0)
+
+
+def test_soft_updater_fuses_plain_targets_and_honours_overrides() -> None:
+    torch.manual_seed(0)
+    sources, targets = [HostReadingCritic() for _ in range(2)], [HostReadingCritic() for _ in range(2)]
+    expected = [[t + 0.25 * (s - t) for t, s in zip(target.parameters(), source.parameters())]
+                for target, source in zip(targets, sources)]  # fmt: skip
+    soft_updater(zip(targets, sources))(0.25)
+    for target, values in zip(targets, expected):
+        for new, value in zip(target.parameters(), values):
+            torch.testing.assert_close(new.detach(), value.detach())
+    own = OwnUpdateCritic()
+    soft_updater([(targets[0], sources[0]), (own, sources[1])])(0.5)
+    assert all(bool((p == 7.0).all()) for p in own.parameters())

@@ -13,7 +13,7 @@ Subclasses implement ``_create_memory_tensors`` (only if they store more), ``_po
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -26,7 +26,7 @@ from steprl.agents.torch.critic_group import CriticGroup
 from steprl.core.off_policy import BATCH_NAMES, ReplaySchedule, discrete_actions, replay_settings
 from steprl.models.torch import Model
 
-__all__ = ["OffPolicyAgent", "soft_update"]
+__all__ = ["OffPolicyAgent", "soft_update", "soft_updater"]
 
 _BATCH_NAMES = BATCH_NAMES  # kept for the recurrent variants
 
@@ -57,6 +57,31 @@ def soft_update(target: nn.Module, source: nn.Module, polyak: float) -> None:
     own, src = list(target.parameters()), list(source.parameters())
     with torch.no_grad():
         torch._foreach_lerp_(own, src, float(polyak))
+
+
+def soft_updater(pairs: Iterable[tuple[nn.Module, nn.Module]]) -> Callable[[float], None]:
+    """``update(polyak)``: :func:`soft_update` of every ``(target, source)`` pair.
+
+    When no target overrides ``Model.update_parameters`` and each pair's parameters match in shape, all pairs move
+    in one fused ``θ' ← θ' + polyak·(θ − θ')`` over every tensor; otherwise pair by pair.
+    """
+    pairs = list(pairs)
+    targets = [p for target, _ in pairs for p in target.parameters()]
+    sources = [p for _, source in pairs for p in source.parameters()]
+    fusable = all(
+        getattr(type(target), "update_parameters", Model.update_parameters) is Model.update_parameters
+        for target, _ in pairs
+    ) and [p.shape for p in targets] == [p.shape for p in sources]
+
+    def update(polyak: float) -> None:
+        if not fusable:
+            for target, source in pairs:
+                soft_update(target, source, polyak)
+        elif targets:
+            with torch.no_grad():
+                torch._foreach_lerp_(targets, sources, float(polyak))
+
+    return update
 
 
 class OffPolicyAgent(ReplaySchedule, Agent):

@@ -26,7 +26,7 @@ from steprl import logger
 from steprl.agents.torch._build import check_model_roles, make_adam, require_model, unique_parameters
 from steprl.agents.torch.critic_group import CriticGroup
 from steprl.agents.torch.ddpg.losses import bootstrapped_target, critic_loss, deterministic_policy_loss
-from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update
+from steprl.agents.torch.off_policy import OffPolicyAgent, soft_update, soft_updater
 from steprl.core.cfg import DefaultConfig, merge_config
 from steprl.core.off_policy import box_bounds, exploration_settings
 from steprl.core.off_policy_defaults import DDPG_DEFAULTS
@@ -123,6 +123,9 @@ class DeterministicActorCritic(OffPolicyAgent):
             self._target_group = CriticGroup(self.target_critics, targets)
             if len(self.critics) > 1:
                 self._critic_groups = [self._critic_group, self._target_group]
+            self._update_targets = soft_updater(
+                [(self.target_policy, self.policy), *zip(self.target_critics, self.critics)]
+            )
         self.critic_updates = 0  # critic updates so far (checkpointed: the policy delay keeps its phase on resume)
 
     def init(self, trainer_cfg: Mapping[str, Any] | None = None) -> None:
@@ -218,9 +221,7 @@ class DeterministicActorCritic(OffPolicyAgent):
         if not self.critic_updates % self._policy_delay:
             policy_loss = self._policy_loss(states)
             self._optimizer_step(self.policy_optimizer, policy_loss, [self.policy], self._policy_params)
-            soft_update(self.target_policy, self.policy, self._polyak)
-            for target, critic in zip(self.target_critics, self.critics):
-                soft_update(target, critic, self._polyak)
+            self._update_targets(self._polyak)
             self._track("Loss / Policy loss", policy_loss)
 
         if self.policy_scheduler is not None and self.critic_updates >= self._policy_delay:  # after its 1st step
