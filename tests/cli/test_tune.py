@@ -17,7 +17,7 @@ from steprl.cli.rundir import RunLock
 from steprl.cli.tune_report import preset_toml
 from steprl.cli.tune_space import apply_params, family_of, space_for
 
-TINY = ["--env", "CartPole-v1", "--agent", "ppo", "--seeds", "0", "--timesteps", "256"]
+TINY = ["--env", "CartPole-v1", "--agent", "ppo", "--seeds", "0", "--timesteps", "128"]
 
 
 def _rows(run_dir: Path) -> list[dict[str, str]]:
@@ -43,15 +43,20 @@ def test_tiny_study_writes_a_preset_train_accepts_and_resumes(tmp_path: Path, ca
     assert completed and all(row["objective"] == row["seed_0"] for row in completed)  # one seed: its return
     best = study / "best_preset.toml"
     table = tomllib.loads(best.read_text())["ppo"]
-    assert table["timesteps"] == 256 and table["eval_every"] == 64  # a quarter of the budget: the pruner's points
+    assert table["timesteps"] == 128 and table["eval_every"] == 32  # a quarter of the budget: the pruner's points
     best_row = max(completed, key=lambda row: float(row["objective"]))
     assert table["agent"]["rollouts"] == int(best_row["rollouts"]) and table["network"]["hidden"][0] == int(best_row["width"])
     assert (study / "param_importances.png").is_file() or "param_importances.png skipped" in out
 
+    import optuna
+
+    stored = optuna.load_study(study_name="CartPole-v1_ppo", storage=f"sqlite:///{study / 'study.db'}")
+    stored.ask()  # a trial a killed command left running
     assert main(["tune", *TINY, "--trials", "4", "--run-dir", str(study)]) == 0  # continues the study
     out = capsys.readouterr().out
     assert "3 finished trial(s)" in out and "1 to run" in out and out.count("[trial ") == 1
-    assert [row["trial"] for row in _rows(study)] == ["0", "1", "2", "3"]
+    assert "1 interrupted trial(s)" in out
+    assert [(row["trial"], row["state"]) for row in _rows(study)][3:] == [("3", "fail"), ("4", _rows(study)[4]["state"])]
     assert main(["tune", *TINY, "--trials", "2", "--run-dir", str(study)]) == 0  # nothing left to run
     assert "give --trials 5 or more" in capsys.readouterr().out
 
@@ -59,7 +64,7 @@ def test_tiny_study_writes_a_preset_train_accepts_and_resumes(tmp_path: Path, ca
     args = ["train", "--env", "CartPole-v1", "--agent", "ppo", "--preset-file", str(best), "--run-dir", str(run)]
     assert main([*args, "--no-progress", "--eval-episodes", "1"]) == 0
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["timesteps"] == 256 and summary["preset"] == str(best)
+    assert summary["timesteps"] == 128 and summary["preset"] == str(best)
 
 
 @pytest.mark.parametrize(
