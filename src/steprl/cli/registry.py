@@ -117,16 +117,17 @@ def fitting_agents(observation_space: Any, action_space: Any, multi_agent: bool 
 
 
 # model builder -> the tuple of network keys it reads (both in steprl.models.<backend>.networks)
-_NETWORK_KEYS = {
-    "mlp:build_ppo_models": "mlp:PPO_NETWORK_KEYS",
-    "onpolicy:build_rpo_models": "onpolicy:RPO_NETWORK_KEYS",
-    "tabular:build_cem_models": "tabular:CEM_NETWORK_KEYS",
-    "tabular:build_tabular_models": "tabular:TABULAR_NETWORK_KEYS",
-    "q:build_dqn_models": "q:DQN_NETWORK_KEYS",
-    "sac:build_sac_models": "sac:SAC_NETWORK_KEYS",
-    "deterministic:build_td3_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
-    "deterministic:build_ddpg_models": "deterministic:DETERMINISTIC_NETWORK_KEYS",
-    **{f"recurrent:build_{name}_rnn_models": "recurrent:RECURRENT_NETWORK_KEYS" for name in ("rpo", "trpo", "sac", "td3", "ddpg")},
+_CORE_KEYS = "steprl.core.networks"  # backend-neutral key tuples: reading them imports no tensor library
+_NETWORK_KEYS = {  # builder -> "module:TUPLE" (a leading "." is relative to the backend's networks package)
+    "mlp:build_ppo_models": f"{_CORE_KEYS}:PPO_NETWORK_KEYS",
+    "onpolicy:build_rpo_models": f"{_CORE_KEYS}:PPO_NETWORK_KEYS",
+    "tabular:build_cem_models": f"{_CORE_KEYS}:CEM_NETWORK_KEYS",
+    "tabular:build_tabular_models": ".tabular:TABULAR_NETWORK_KEYS",
+    "q:build_dqn_models": f"{_CORE_KEYS}:DQN_NETWORK_KEYS",
+    "sac:build_sac_models": f"{_CORE_KEYS}:SAC_NETWORK_KEYS",
+    "deterministic:build_td3_models": f"{_CORE_KEYS}:DETERMINISTIC_NETWORK_KEYS",
+    "deterministic:build_ddpg_models": f"{_CORE_KEYS}:DETERMINISTIC_NETWORK_KEYS",
+    **{f"recurrent:build_{name}_rnn_models": ".recurrent:RECURRENT_NETWORK_KEYS" for name in ("rpo", "trpo", "sac", "td3", "ddpg")},
 }
 _ANY: tuple[ActionKind, ...] = ("Discrete", "Box")
 _DISCRETE: tuple[ActionKind, ...] = ("Discrete",)
@@ -148,7 +149,7 @@ def _entry(
         config=f"{package}:{cls.removesuffix('_RNN')}_DEFAULT_CONFIG",  # a recurrent variant shares its algorithm's
         models=f"{nets}.{builder}",
         memory=memory,
-        network_keys=f"{nets}.{_NETWORK_KEYS[builder]}",
+        network_keys=keys if not (keys := _NETWORK_KEYS[builder]).startswith(".") else nets + keys,
         actions=actions,
         **kw,
     )
@@ -187,7 +188,7 @@ def _multi_agent_entries(backend: str) -> dict[str, AgentEntry]:
             config=f"{package}.{name}:{name.upper()}_DEFAULT_CONFIG",
             models=f"{package}.networks:build_multi_agent_models",
             memory="rollout",
-            network_keys=f"{package}.networks:MULTI_AGENT_NETWORK_KEYS",
+            network_keys="steprl.core.multi_agent_networks:MULTI_AGENT_NETWORK_KEYS",
             actions=_ANY,
             multi_agent=True,
         )
