@@ -2,19 +2,26 @@
 
 The environment is Pendulum-v1 observed through (cos θ, sin θ) only: the angular velocity, which a swing-up needs,
 must be inferred from successive observations. Every pair trains the same models (``steprl.models.torch.networks.
-recurrent``) on the same budget (environment steps, updates, samples per update), once with a GRU core
-(``*_RNN`` agent) and once with its feed-forward twin (``cell = "none"``: a Linear layer of the same width; the
+recurrent``) with the same settings and budget (environment steps, updates, samples per update), once with a GRU
+core (``*_RNN`` agent) and once with its feed-forward twin (``cell = "none"``: a Linear layer of the same width; the
 plain agent). Score: mean deterministic return of one evaluation episode per sub-environment after training.
+
+The settings are those of the ``*_rnn`` sections of the ``steprl train`` preset for Pendulum-v1
+(``src/steprl/cli/presets/Pendulum-v1.toml``); ``--set`` overrides any of them (``timesteps=4000``,
+``network.hidden_size=32``, ``agent.batch_size=16``). A replay twin samples ``batch_size x sequence_length``
+single transitions per update, as many as its recurrent agent's ``batch_size`` sequences hold.
 
 Each finished run appends one JSON line to ``--out``; ``--table`` prints the table of a results file.
 
     python benchmarks/recurrent_pendulum.py --agents sac td3 ddpg rpo trpo --seeds 0 1 2 --out results.jsonl
+    python benchmarks/recurrent_pendulum.py --agents sac --seeds 0 --set timesteps=3000 --progress 1000
     python benchmarks/recurrent_pendulum.py --table results.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import time
 from collections import defaultdict
@@ -24,15 +31,25 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from steprl.cli.presets import Preset, parse_preset, preset_source, read_preset_file, resolve_agent_cfg
 from steprl.cli.registry import import_path
 from steprl.envs.wrappers.torch import wrap_env
 from steprl.memories.torch import RandomMemory
-from steprl.resources.noises.torch import GaussianNoise
 from steprl.trainers.torch import ManualTrainer
 from steprl.utils import set_seed
 
 QUIET = {"headless": True, "disable_progressbar": True, "close_environment_at_exit": False}
 NO_LOGS = {"write_interval": 0, "checkpoint_interval": 0}
+
+# agent -> (module, class, model builder); the feed-forward twin is the same class without "_RNN"
+AGENTS: dict[str, tuple[str, str, str]] = {
+    "sac": ("sac", "SAC", "build_sac_rnn_models"),
+    "td3": ("td3", "TD3", "build_td3_rnn_models"),
+    "ddpg": ("ddpg", "DDPG", "build_ddpg_rnn_models"),
+    "rpo": ("rpo", "RPO", "build_rpo_rnn_models"),
+    "trpo": ("trpo", "TRPO", "build_trpo_rnn_models"),
+}
+REPLAY = ("sac", "td3", "ddpg")
 
 
 class HiddenVelocity(gym.ObservationWrapper):
@@ -46,68 +63,93 @@ class HiddenVelocity(gym.ObservationWrapper):
         return observation[:2].astype(np.float32)
 
 
-REPLAY = {"num_envs": 4, "timesteps": 3_000, "memory_size": 12_000, "sequence_length": 8, "sequences": 32}
-ROLLOUT = {"num_envs": 8, "timesteps": 12_500, "rollouts": 64, "sequence_length": 16}
-NETWORK = {"hidden_size": 64, "hidden": [64], "activation": "relu"}
+def settings(agent: str, overrides: list[str]) -> Preset:
+    """The preset's ``<agent>_rnn`` table with ``key=value`` / ``table.key=value`` overrides applied (and checked)."""
+    data = read_preset_file(preset_source("Pendulum-v1"))
+    section = data[f"{agent}_rnn"]
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set expects key=value (e.g. network.hidden_size=32), got {item!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        *tables, name = key.split(".")
+        target = section
+        for table_name in tables:
+            target = target.setdefault(table_name, {})
+        target[name] = value
+    return parse_preset(data, "Pendulum-v1", f"{agent}_rnn")
 
-# agent -> (module, class, builder, agent cfg); the feed-forward twin is the same class without "_RNN"
-AGENTS: dict[str, tuple[str, str, str, dict[str, Any]]] = {
-    "sac": ("sac", "SAC", "build_sac_rnn_models", {"discount_factor": 0.98, "learning_starts": 250, "random_timesteps": 250}),
-    "td3": ("td3", "TD3", "build_td3_rnn_models", {"discount_factor": 0.98, "learning_starts": 250, "random_timesteps": 250,
-                                                   "smooth_regularization_clip": 0.5}),
-    "ddpg": ("ddpg", "DDPG", "build_ddpg_rnn_models", {"discount_factor": 0.98, "learning_starts": 250,
-                                                       "random_timesteps": 250}),
-    "rpo": ("rpo", "RPO", "build_rpo_rnn_models", {"learning_epochs": 5, "mini_batches": 4, "discount_factor": 0.9,
-                                                   "lambda": 0.95, "learning_rate": 1e-3, "alpha": 0.2}),
-    "trpo": ("trpo", "TRPO", "build_trpo_rnn_models", {"learning_epochs": 5, "mini_batches": 4, "discount_factor": 0.9,
-                                                       "lambda": 0.95}),
-}
+
+def evaluate(trainer: ManualTrainer, n: int, episodes: int = 8) -> float:
+    """Mean deterministic return of ``episodes`` 200-step evaluation episodes (rounded up to whole rounds of the
+    ``n`` sub-environments; ends the training episodes in progress)."""
+    returns = torch.zeros(n)
+    rounds = -(-episodes // n)
+    for _ in range(200 * rounds):
+        _, rewards, _, _, _ = trainer.eval()
+        returns += rewards.view(-1).cpu()
+    return float(returns.mean()) / rounds
 
 
-def run(agent: str, recurrent: bool, seed: int) -> dict[str, Any]:
-    """Train one agent on hidden-velocity Pendulum and return its score and wall time."""
-    module, name, builder, agent_cfg = AGENTS[agent]
-    replay = agent in ("sac", "td3", "ddpg")
-    budget = REPLAY if replay else ROLLOUT
+def run(agent: str, recurrent: bool, seed: int, overrides: list[str] | None = None, progress: int = 0,
+        velocity: bool = False, evaluate_every: int = 0) -> list[dict[str, Any]]:
+    """Train one agent on hidden-velocity Pendulum (``velocity``: on plain Pendulum, a control); one result row
+    (score, wall time) at the end and every ``evaluate_every`` environment steps. ``progress``: every that many
+    environment steps, print the mean return of the training episodes finished since the last print."""
+    module, name, builder = AGENTS[agent]
+    preset = settings(agent, overrides or [])
+    replay = agent in REPLAY
     set_seed(seed)
     torch.set_num_threads(1)
-    n = budget["num_envs"]
-    env = wrap_env(gym.make_vec("Pendulum-v1", n, vectorization_mode="sync", wrappers=[HiddenVelocity]), verbose=False)
+    n = preset.num_envs
+    steps = preset.timesteps // n
+    env = wrap_env(gym.make_vec("Pendulum-v1", n, vectorization_mode="sync", wrappers=[] if velocity else [HiddenVelocity]),
+                   verbose=False)
     env.reset(seed=seed)
-    network = {**NETWORK, "sequence_length": budget["sequence_length"], "cell": "gru" if recurrent else "none"}
+    network = {**preset.network, "cell": preset.network.get("cell", "gru") if recurrent else "none"}
     models = import_path(f"steprl.models.torch.networks.recurrent:{builder}")(
         env.observation_space, env.action_space, env.device, network, n)
     cls = import_path(f"steprl.agents.torch.{module}:{name}_RNN" if recurrent else f"steprl.agents.torch.{module}:{name}")
-    cfg = {**agent_cfg, "experiment": dict(NO_LOGS)}
-    if replay:
-        # same samples per update: sequences x length for the recurrent agent, as many single transitions otherwise
-        cfg["batch_size"] = budget["sequences"] if recurrent else budget["sequences"] * budget["sequence_length"]
-        memory = RandomMemory(budget["memory_size"] // n, n)
-        if agent != "sac":
-            cfg["exploration"] = {"noise": GaussianNoise(0.0, 0.1, device=env.device), "final_scale": 1.0}
-        if agent == "td3":
-            cfg["smooth_regularization_noise"] = GaussianNoise(0.0, 0.2, device=env.device)
-    else:
-        cfg["rollouts"] = budget["rollouts"]
-        memory = RandomMemory(budget["rollouts"], n)
+    cfg = {**resolve_agent_cfg(preset, env.observation_space), "experiment": dict(NO_LOGS)}
+    if replay and not recurrent:  # as many single transitions per update as the recurrent agent's sequences hold
+        cfg["batch_size"] = int(cfg["batch_size"]) * int(network["sequence_length"])
+    memory = RandomMemory(preset.memory_size // n if replay else int(cfg["rollouts"]), n)
     learner = cls(models=models, memory=memory, cfg=cfg, observation_space=env.observation_space,
                   action_space=env.action_space, device=env.device)
-    trainer = ManualTrainer(env=env, agents=learner, cfg={"timesteps": budget["timesteps"], **QUIET})
-    start = time.perf_counter()
-    for t in range(budget["timesteps"]):
-        trainer.train(timestep=t)
-    seconds = time.perf_counter() - start
-    returns = torch.zeros(n)
-    for _ in range(200):  # Pendulum episodes last 200 steps: one evaluation episode per sub-environment
-        _, rewards, _, _, _ = trainer.eval()
-        returns += rewards.view(-1).cpu()
+    trainer = ManualTrainer(env=env, agents=learner, cfg={"timesteps": steps, **QUIET})
+    episode, finished, count = torch.zeros(n), torch.zeros(()), torch.zeros(())
+    rows: list[dict[str, Any]] = []
+    start, seconds = time.perf_counter(), 0.0
+    for t in range(steps):
+        _, rewards, terminated, truncated, _ = trainer.train(timestep=t)
+        if progress:
+            done = (terminated | truncated).view(-1).cpu()
+            episode += rewards.view(-1).cpu()
+            finished += (episode * done).sum()
+            count += done.sum()
+            episode *= ~done
+            if (t + 1) * n % progress < n:
+                print(f"  {agent}{'_rnn' if recurrent else ''} seed {seed} step {(t + 1) * n}: training return "
+                      f"{float(finished / count.clamp(min=1)):.0f} ({int(count)} episodes, "
+                      f"{time.perf_counter() - start:.0f} s)", flush=True)
+                finished.zero_()
+                count.zero_()
+        if t + 1 == steps or (evaluate_every and (t + 1) * n % evaluate_every < n):
+            seconds += time.perf_counter() - start
+            rows.append({"agent": agent, "recurrent": recurrent, "seed": seed, "return": evaluate(trainer, n),
+                         "env_steps": (t + 1) * n, "seconds": round(seconds, 1), "overrides": overrides or [],
+                         "velocity": velocity})
+            print(json.dumps(rows[-1]), flush=True)
+            start = time.perf_counter()
     env.close()
-    return {"agent": agent, "recurrent": recurrent, "seed": seed, "return": float(returns.mean()),
-            "env_steps": budget["timesteps"] * n, "seconds": round(seconds, 1)}
+    return rows
 
 
 def table(path: str) -> str:
-    """A Markdown table (mean ± std over seeds, per-seed scores) of a results file."""
+    """A Markdown table (mean ± std over seeds, per-seed scores) of a results file (the last row of each run wins)."""
     scores: dict[tuple[str, bool], dict[int, float]] = defaultdict(dict)
     steps: dict[str, int] = {}
     with open(path) as f:
@@ -115,22 +157,21 @@ def table(path: str) -> str:
             row = json.loads(line)
             scores[(row["agent"], row["recurrent"])][row["seed"]] = row["return"]
             steps[row["agent"]] = row["env_steps"]
-    lines = ["| agent | env steps | recurrent (GRU) | feed-forward twin | seeds (recurrent / feed-forward) |",
+    lines = ["| agent / twin | env steps | recurrent (GRU) | feed-forward twin | per seed (recurrent / feed-forward) |",
              "| --- | --- | --- | --- | --- |"]
-    for agent in AGENTS:
+
+    def summary(values: dict[int, float]) -> str:
+        v = np.array(list(values.values()))
+        return f"{v.mean():.0f} ± {v.std():.0f}" if v.size else "-"
+
+    def seeds(values: dict[int, float]) -> str:
+        return ", ".join(f"{s}: {values[s]:.0f}" for s in sorted(values))
+
+    for agent, (_, name, _) in AGENTS.items():
         rnn, ff = scores.get((agent, True), {}), scores.get((agent, False), {})
-        if not rnn and not ff:
-            continue
-
-        def summary(values: dict[int, float]) -> str:
-            v = np.array(list(values.values()))
-            return f"{v.mean():.0f} ± {v.std():.0f}" if v.size else "-"
-
-        def seeds(values: dict[int, float]) -> str:
-            return ", ".join(f"{values[s]:.0f}" for s in sorted(values))
-
-        lines.append(f"| {AGENTS[agent][1]}_RNN / {AGENTS[agent][1]} | {steps[agent]:,} | {summary(rnn)} | {summary(ff)} "
-                     f"| {seeds(rnn)} / {seeds(ff)} |")
+        if rnn or ff:
+            lines.append(f"| {name}_RNN / {name} | {steps[agent]:,} | {summary(rnn)} | {summary(ff)} "
+                         f"| {seeds(rnn)} / {seeds(ff)} |")
     return "\n".join(lines)
 
 
@@ -138,6 +179,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", choices=["rnn", "ff"], default=["rnn", "ff"],
+                        help="run the recurrent agent, its feed-forward twin, or both")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override preset settings")
+    parser.add_argument("--progress", type=int, default=0, metavar="STEPS",
+                        help="print the training episodes' mean return every STEPS environment steps")
+    parser.add_argument("--velocity", action="store_true", help="control: observe the velocity (plain Pendulum)")
+    parser.add_argument("--evaluate-every", type=int, default=0, metavar="STEPS",
+                        help="also evaluate (and record a row) every STEPS environment steps")
     parser.add_argument("--out", default="recurrent_pendulum.jsonl", help="results file (JSON lines, appended)")
     parser.add_argument("--table", metavar="RESULTS", help="print the table of a results file and exit")
     args = parser.parse_args()
@@ -146,11 +195,10 @@ def main() -> None:
         return
     for agent in args.agents:
         for seed in args.seeds:
-            for recurrent in (True, False):
-                row = run(agent, recurrent, seed)
-                print(json.dumps(row), flush=True)
+            for variant in args.variants:
+                rows = run(agent, variant == "rnn", seed, args.set, args.progress, args.velocity, args.evaluate_every)
                 with open(args.out, "a") as f:
-                    f.write(json.dumps(row) + "\n")
+                    f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
 if __name__ == "__main__":
