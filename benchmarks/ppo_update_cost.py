@@ -2,7 +2,7 @@
 
 The configuration of ``throughput.py`` (CartPole-v1, 8 envs, rollouts 128, 4 epochs x 4 mini-batches, 64x64 tanh,
 1 torch thread). The agent first trains for ``--warmup`` env steps so that the memory holds a real rollout, then
-``_update`` and ``act`` are timed on it ``--repeats`` times (medians). One minibatch step = (update - rollout
+``_update`` and ``act`` are timed on it ``--repeats`` times (medians of CPU time, one thread). One minibatch step = (update - rollout
 preparation) / (epochs x mini-batches). ``--compile`` times the opt-in compiled update as well: its first update
 (compilation included), its steady update, and the break-even (updates, and env steps) after which it pays back.
 
@@ -25,11 +25,12 @@ ROLLOUTS, EPOCHS, MINI_BATCHES = 128, 4, 4
 
 
 def _median_s(call: Callable[[], object], repeats: int) -> float:
+    """Median CPU seconds of ``call`` (process time: on a loaded machine wall time mostly measures the waiting)."""
     times = []
     for _ in range(repeats):
-        tick = time.perf_counter()
+        tick = time.process_time()
         call()
-        times.append(time.perf_counter() - tick)
+        times.append(time.process_time() - tick)
     return statistics.median(times)
 
 

@@ -77,15 +77,22 @@ class LeanAdam(torch.optim.Adam):
             return None
         return params, grads, exp_avgs, exp_avg_sqs, steps
 
+    def _generic_step(self, closure: Callable[[], float] | None) -> float | None:
+        """``torch.optim.Adam.step`` without the hook wrapper torch adds to it (ours already ran the hooks)."""
+        step = torch.optim.Adam.step
+        if getattr(step, "hooked", False):
+            step = step.__wrapped__
+        return step(self, closure)
+
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """One Adam step over every parameter with a gradient (the generic path for closures and unusual groups).
 
         Step hooks and the profiler label are added around it by ``torch.optim.Optimizer``, as for any optimizer."""
         if closure is not None:
-            return super().step(closure)
+            return self._generic_step(closure)
         lean = [self._lean_group(group) for group in self.param_groups]
         if any(lists is None for lists in lean):
-            return super().step(closure)
+            return self._generic_step(closure)
         with torch.no_grad():
             for group, (params, grads, exp_avgs, exp_avg_sqs, steps) in zip(self.param_groups, lean):  # type: ignore[misc]
                 if not params:
