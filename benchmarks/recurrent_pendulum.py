@@ -149,14 +149,13 @@ def run(agent: str, recurrent: bool, seed: int, overrides: list[str] | None = No
 
 
 def table(path: str) -> str:
-    """A Markdown table (mean ± std over seeds, per-seed scores) of a results file (the last row of each run wins)."""
-    scores: dict[tuple[str, bool], dict[int, float]] = defaultdict(dict)
-    steps: dict[str, int] = {}
+    """A Markdown table of a results file: per agent and evaluation point, mean ± std over seeds and the per-seed
+    scores of the recurrent agent and of its twin (a later row of the same run and point wins)."""
+    scores: dict[tuple[str, int, bool], dict[int, float]] = defaultdict(dict)
     with open(path) as f:
         for line in f:
             row = json.loads(line)
-            scores[(row["agent"], row["recurrent"])][row["seed"]] = row["return"]
-            steps[row["agent"]] = row["env_steps"]
+            scores[(row["agent"], row["env_steps"], row["recurrent"])][row["seed"]] = row["return"]
     lines = ["| agent / twin | env steps | recurrent (GRU) | feed-forward twin | per seed (recurrent / feed-forward) |",
              "| --- | --- | --- | --- | --- |"]
 
@@ -165,12 +164,12 @@ def table(path: str) -> str:
         return f"{v.mean():.0f} ± {v.std():.0f}" if v.size else "-"
 
     def seeds(values: dict[int, float]) -> str:
-        return ", ".join(f"{s}: {values[s]:.0f}" for s in sorted(values))
+        return ", ".join(f"{s}: {values[s]:.0f}" for s in sorted(values)) or "-"
 
     for agent, (_, name, _) in AGENTS.items():
-        rnn, ff = scores.get((agent, True), {}), scores.get((agent, False), {})
-        if rnn or ff:
-            lines.append(f"| {name}_RNN / {name} | {steps[agent]:,} | {summary(rnn)} | {summary(ff)} "
+        for steps in sorted({key[1] for key in scores if key[0] == agent}):
+            rnn, ff = scores.get((agent, steps, True), {}), scores.get((agent, steps, False), {})
+            lines.append(f"| {name}_RNN / {name} | {steps:,} | {summary(rnn)} | {summary(ff)} "
                          f"| {seeds(rnn)} / {seeds(ff)} |")
     return "\n".join(lines)
 
