@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 from collections.abc import Iterator
+
+# One thread per process, subprocesses included (example scripts, command runs, distributed ranks inherit this):
+# pytest-xdist's workers already share the cores, and a multi-threaded OpenMP/Eigen pool on an oversubscribed machine
+# spin-waits (an example script took 7x the CPU time with two torch threads beside the other worker).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import gymnasium
 import numpy as np
