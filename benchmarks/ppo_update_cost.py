@@ -5,16 +5,20 @@ The configuration of ``throughput.py`` (CartPole-v1, 8 envs, rollouts 128, 4 epo
 ``_update`` and ``act`` are timed on it ``--repeats`` times (medians of CPU time, one thread). One minibatch step = (update - rollout
 preparation) / (epochs x mini-batches). ``--compile`` times the opt-in compiled update as well: its first update
 (compilation included), its steady update, and the break-even (updates, and env steps) after which it pays back.
+``--breakdown STEPS`` trains for STEPS env steps and splits the loop's CPU time per 1024 samples into ``act``,
+``env.step`` (gymnasium's own step and resets inside it), recording, the update, and the rest.
 
-    python benchmarks/ppo_update_cost.py [--repeats 200] [--compile]
+    python benchmarks/ppo_update_cost.py [--repeats 200] [--compile] [--breakdown 30720]
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from throughput import NUM_ENVS, build_steprl_ppo
@@ -68,14 +72,55 @@ def measure(repeats: int, warmup: int, compile_update: bool) -> dict[str, float]
     return result
 
 
+def _cpu_timed(totals: collections.Counter, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        tick = time.process_time()
+        result = method(*args, **kwargs)
+        totals[name] += time.process_time() - tick
+        return result
+
+    return wrapper
+
+
+def breakdown(steps: int) -> None:
+    """Print the training loop's CPU time per 1024 samples, split by component (nested rows indented)."""
+    env, agent = build_steprl_ppo(NUM_ENVS)
+    totals: collections.Counter = collections.Counter()
+    agent.act = _cpu_timed(totals, "act", agent.act)
+    agent.record_transition = _cpu_timed(totals, "record_transition", agent.record_transition)
+    agent._update = _cpu_timed(totals, "update", agent._update)
+    agent._prepare_rollout = _cpu_timed(totals, "  update: rollout preparation (values, GAE)", agent._prepare_rollout)
+    env.step = _cpu_timed(totals, "env.step (wrapper + gymnasium)", env.step)
+    env._env.step = _cpu_timed(totals, "  env.step: gymnasium's own step", env._env.step)
+    env._env.reset = _cpu_timed(totals, "  env.step: gymnasium's reset of finished sub-envs", env._env.reset)
+    trainer = ManualTrainer(env=env, agents=agent, cfg={"timesteps": steps // NUM_ENVS, "headless": True,
+                                                       "disable_progressbar": True, "close_environment_at_exit": False})
+    tick = time.process_time()
+    for t in range(steps // NUM_ENVS):
+        trainer.train(timestep=t)
+    total = time.process_time() - tick
+    env.close()
+    per = steps / 1024
+    print(f"CPU time per 1024 samples ({steps} env steps, {NUM_ENVS} sync envs): {1e3 * total / per:.1f} ms")
+    for name, value in totals.items():
+        print(f"| {name} | {1e3 * value / per:.1f} ms |")
+    top = sum(value for name, value in totals.items() if not name.startswith(" "))
+    print(f"| the rest (trainer step loop, episode tracking, pre/post interaction) | {1e3 * (total - top) / per:.1f} ms |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=2048, help="env steps trained before timing (>= 1 rollout)")
     parser.add_argument("--compile", action="store_true", help="also time the torch.compile'd update (opt-in)")
+    parser.add_argument("--breakdown", type=int, default=0, metavar="STEPS",
+                        help="instead: split the training loop's CPU time by component over STEPS env steps")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    if args.breakdown:
+        breakdown(args.breakdown)
+        return
     variants = [False, True] if args.compile else [False]
     print(f"PPO update cost, CartPole-v1, {NUM_ENVS} envs, rollouts {ROLLOUTS}, {EPOCHS}x{MINI_BATCHES} minibatches, "
           f"1 thread, medians of {args.repeats}")
