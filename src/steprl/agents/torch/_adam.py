@@ -25,6 +25,7 @@ def _undecorated(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _FUSED_DEVICES = ("cpu", "cuda", "mps", "xpu")
+_FUSED_KERNEL = getattr(torch, "_fused_adam_", None)  # the kernel torch.optim.Adam(fused=True) runs
 
 
 class LeanAdam(torch.optim.Adam):
@@ -54,7 +55,7 @@ class LeanAdam(torch.optim.Adam):
     def _lean_group(self, group: dict[str, Any]) -> tuple[list[torch.Tensor], ...] | None:
         """``(params, grads, exp_avgs, exp_avg_sqs, steps)`` of the group's parameters with a gradient, states created
         on first use as ``torch.optim.Adam(fused=True)`` creates them; ``None`` when the lean path does not apply."""
-        if (group["amsgrad"] or group["capturable"] or group["differentiable"] or group["maximize"]
+        if (_FUSED_KERNEL is None or group["amsgrad"] or group["capturable"] or group["differentiable"] or group["maximize"]
                 or isinstance(group["lr"], torch.Tensor) or group.get("decoupled_weight_decay", False)):
             return None
         params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
@@ -99,7 +100,7 @@ class LeanAdam(torch.optim.Adam):
                     continue
                 torch._foreach_add_(steps, 1)
                 beta1, beta2 = group["betas"]
-                torch._fused_adam_(
+                _FUSED_KERNEL(
                     params, grads, exp_avgs, exp_avg_sqs, [], steps,
                     amsgrad=False, lr=float(group["lr"]), beta1=float(beta1), beta2=float(beta2),
                     weight_decay=float(group["weight_decay"]), eps=float(group["eps"]), maximize=False,
