@@ -16,7 +16,8 @@ CEM_ROLLOUTS = 40  # CEM ranks complete episodes only: its rollout must outlast 
 
 
 def small_budget(preset: Preset, **overrides: Any) -> Preset:
-    """``preset`` with rollouts, learning epochs, learning start, random steps, batch and replay size capped."""
+    """``preset`` with rollouts, learning epochs, learning start, random steps, batch, replay size and recurrent
+    sequence length capped."""
     cfg = dict(preset.agent_cfg)
     defaults = AGENTS[preset.agent].default_config()
     for key, cap in BUDGET.items():
@@ -24,7 +25,10 @@ def small_budget(preset: Preset, **overrides: Any) -> Preset:
             cap = CEM_ROLLOUTS if (preset.agent, key) == ("cem", "rollouts") else cap
             cfg[key] = min(int(cfg.get(key, defaults[key])), cap)
     cfg.update(overrides)
-    return dataclasses.replace(preset, agent_cfg=cfg, memory_size=min(preset.memory_size, 1000))
+    network = dict(preset.network)
+    if "sequence_length" in network:  # a recurrent rollout must hold whole sequences
+        network["sequence_length"] = min(int(network["sequence_length"]), BUDGET["rollouts"])
+    return dataclasses.replace(preset, agent_cfg=cfg, network=network, memory_size=min(preset.memory_size, 1000))
 
 
 def learning_steps(preset: Preset) -> int:
