@@ -4,17 +4,19 @@ The environment is Pendulum-v1 observed through (cos θ, sin θ) only: the angul
 must be inferred from successive observations. Every pair trains the same models (``steprl.models.torch.networks.
 recurrent``) with the same settings and budget (environment steps, updates, samples per update), once with a GRU
 core (``*_RNN`` agent) and once with its feed-forward twin (``cell = "none"``: a Linear layer of the same width; the
-plain agent). Score: mean deterministic return of one evaluation episode per sub-environment after training.
+plain agent). Score: mean deterministic return of 8 evaluation episodes (whole rounds of the sub-environments)
+after training and, with ``--evaluate-every``, during it.
 
 The settings are those of the ``*_rnn`` sections of the ``steprl train`` preset for Pendulum-v1
 (``src/steprl/cli/presets/Pendulum-v1.toml``); ``--set`` overrides any of them (``timesteps=4000``,
 ``network.hidden_size=32``, ``agent.batch_size=16``). A replay twin samples ``batch_size x sequence_length``
 single transitions per update, as many as its recurrent agent's ``batch_size`` sequences hold.
 
-Each finished run appends one JSON line to ``--out``; ``--table`` prints the table of a results file.
+Each finished run appends its rows (one per evaluation) to ``--out``; ``--table`` prints the table of a results
+file. ``--velocity`` runs the control: plain Pendulum-v1, velocity observed.
 
     python benchmarks/recurrent_pendulum.py --agents sac td3 ddpg rpo trpo --seeds 0 1 2 --out results.jsonl
-    python benchmarks/recurrent_pendulum.py --agents sac --seeds 0 --set timesteps=3000 --progress 1000
+    python benchmarks/recurrent_pendulum.py --agents td3 --seeds 0 --set timesteps=6000 --evaluate-every 2000
     python benchmarks/recurrent_pendulum.py --table results.jsonl
 """
 
