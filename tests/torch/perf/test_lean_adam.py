@@ -65,6 +65,7 @@ def test_schedulers_drive_the_learning_rate() -> None:
     assert optimizer.param_groups[0]["lr"] < 5e-3
 
 
+@pytest.mark.slow  # the closure takes torch.optim's generic step, which imports torch._dynamo (seconds)
 def test_closures_and_step_hooks_still_work() -> None:
     net = _nets(0)
     optimizer = LeanAdam(net.parameters(), lr=1e-3)
