@@ -17,5 +17,5 @@ def test_ppo_cartpole_reaches_475_within_100k_steps(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ppo_pendulum_reaches_minus_250(tmp_path: Path) -> None:
-    summary = _train(tmp_path, "--env", "Pendulum-v1", "--seed", "2")
+    summary = _train(tmp_path, "--env", "Pendulum-v1", "--seed", "0")
     assert summary["final_mean_return"] >= -250

@@ -53,7 +53,7 @@ def _taxi_optimality(q: np.ndarray) -> tuple[float, float]:
 
 @pytest.mark.slow
 def test_cem_cartpole_reaches_475(tmp_path: Path) -> None:
-    summary, _ = _train(tmp_path, "--env", "CartPole-v1", "--agent", "cem", "--seed", "2")
+    summary, _ = _train(tmp_path, "--env", "CartPole-v1", "--agent", "cem", "--seed", "0")
     assert summary["final_mean_return"] >= 475
 
 
