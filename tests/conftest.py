@@ -6,6 +6,7 @@ import itertools
 import os
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 # One thread per process, subprocesses included (example scripts, command runs, distributed ranks inherit this):
 # pytest-xdist's workers already share the cores, and a multi-threaded OpenMP/Eigen pool on an oversubscribed machine
@@ -41,6 +42,13 @@ def _no_os_entropy(monkeypatch: pytest.MonkeyPatch) -> None:
         return _np_random(next(seeds) if seed is None else seed)
 
     monkeypatch.setattr(gymnasium.utils.seeding, "np_random", np_random)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own temporary directory: what a test writes to a relative path (an agent's default
+    ``runs/`` experiment directory, a command's run directory) stays out of the checkout."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(autouse=True)
